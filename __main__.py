@@ -1,0 +1,101 @@
+"""airflow-platform: load the stack config, wire the components, export what operators need.
+
+All wiring between components happens here and only through their outputs.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.buckets import AirflowBuckets, AirflowBucketsArgs, BucketSpec
+from components.cluster import ClusterAccess, ClusterAccessArgs
+from components.common import Protection
+from components.database import MetadataDatabase, MetadataDatabaseArgs
+from components.irsa import IrsaRole, IrsaRoleArgs
+from config import load_settings
+from config.naming import Workload, airflow_workloads, dag_reading_workloads, service_account
+
+settings = load_settings()  # raises ConfigError before any resource is registered
+tags = settings.base_tags
+protection = Protection.from_mode(settings.protection.mode)
+kms_key_arn = settings.encryption.kms_key_arn
+
+cluster = ClusterAccess(
+    "cluster",
+    ClusterAccessArgs(
+        config=settings.cluster,
+        region=settings.aws_region,
+        vpc_id=settings.network.vpc_id,
+        private_subnet_ids=settings.network.private_subnet_ids,
+        kms_key_arn=kms_key_arn,
+        tags=tags,
+    ),
+)
+
+database = MetadataDatabase(
+    "metadata-db",
+    MetadataDatabaseArgs(
+        config=settings.database,
+        identifier=f"{settings.resource_prefix}-metadata",
+        region=settings.aws_region,
+        vpc_id=cluster.vpc_id,
+        subnet_ids=settings.network.private_subnet_ids,
+        client_security_group_id=cluster.workload_security_group_id,
+        kms_key_arn=kms_key_arn,
+        protection=protection,
+        tags=tags,
+    ),
+)
+
+buckets = AirflowBuckets(
+    "buckets",
+    AirflowBucketsArgs(
+        dags=BucketSpec(name=settings.dag_bucket_name, versioned=True),
+        logs=BucketSpec(
+            name=settings.log_bucket_name,
+            versioned=False,
+            expire_objects_after_days=settings.buckets.log_retention_days,
+        ),
+        noncurrent_version_expiration_days=settings.buckets.noncurrent_version_expiration_days,
+        abort_incomplete_multipart_days=settings.buckets.abort_incomplete_multipart_days,
+        force_destroy=settings.buckets.force_destroy,
+        kms_key_arn=kms_key_arn,
+        protection=protection,
+        tags=tags,
+    ),
+)
+
+roles: dict[Workload, IrsaRole] = {}
+for workload in airflow_workloads(settings):
+    extra = settings.irsa.extra_statements.get(workload.config_key, [])
+    roles[workload] = IrsaRole(
+        f"irsa-{workload.value}",
+        IrsaRoleArgs(
+            service_account=service_account(settings, workload),
+            role_name=f"{settings.resource_prefix}-{workload.value}",
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            permissions_boundary_arn=settings.irsa.permissions_boundary_arn,
+            extra_statements=[statement.to_iam() for statement in extra],
+            tags=tags,
+        ),
+    )
+
+ui_workloads = {Workload.API_SERVER, Workload.WEBSERVER}
+for workload, role in roles.items():
+    if workload in ui_workloads:
+        buckets.logs.grant_read(role)
+    else:
+        buckets.logs.grant_read_write(role)
+if settings.dags.source == "s3":
+    for workload in dag_reading_workloads(settings):
+        buckets.dags.grant_read(roles[workload], prefix=settings.dags.s3_prefix)
+
+pulumi.export("environment", settings.environment)
+pulumi.export("clusterName", cluster.cluster_name)
+pulumi.export("namespace", settings.namespace)
+pulumi.export("dbEndpoint", database.address)
+pulumi.export("dbPort", database.port)
+pulumi.export("dagBucketName", buckets.dags.name)
+pulumi.export("logBucketName", buckets.logs.name)
+pulumi.export("roleArns", {workload.value: role.arn for workload, role in roles.items()})

@@ -1,0 +1,230 @@
+"""AirflowBuckets: the DAG bucket and the task-log bucket, locked down, with grant methods."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.common import Protection, policy_document, tagged
+from components.irsa import IrsaRole
+
+_READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"]
+_WRITE_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload"]
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    """One bucket's name and data-lifecycle settings."""
+
+    name: str
+    versioned: bool
+    expire_objects_after_days: int | None = None
+
+
+@dataclass(frozen=True)
+class AirflowBucketsArgs:
+    """Inputs of AirflowBuckets."""
+
+    dags: BucketSpec
+    logs: BucketSpec
+    noncurrent_version_expiration_days: int
+    abort_incomplete_multipart_days: int
+    force_destroy: bool
+    kms_key_arn: str | None
+    protection: Protection
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def tls_only_policy(bucket_arn: str) -> str:
+    """Bucket policy that denies plain-HTTP requests and TLS older than 1.2."""
+    resources = [bucket_arn, f"{bucket_arn}/*"]
+    return policy_document(
+        [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": resources,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            {
+                "Sid": "DenyOutdatedTls",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": resources,
+                "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+            },
+        ]
+    )
+
+
+def bucket_access_statements(
+    bucket_arn: str, *, write: bool, prefix: str | None, kms_key_arn: str | None
+) -> list[dict[str, Any]]:
+    """Least-privilege statements for reading (and writing) objects under ``prefix``."""
+    object_arn = f"{bucket_arn}/{prefix.strip('/')}/*" if prefix else f"{bucket_arn}/*"
+    list_statement: dict[str, Any] = {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": [bucket_arn]}
+    if prefix:
+        list_statement["Condition"] = {"StringLike": {"s3:prefix": [f"{prefix.strip('/')}/*", prefix.strip("/")]}}
+    statements = [
+        list_statement,
+        {
+            "Effect": "Allow",
+            "Action": _READ_ACTIONS + (_WRITE_ACTIONS if write else []),
+            "Resource": [object_arn],
+        },
+    ]
+    if kms_key_arn:
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"] + (["kms:GenerateDataKey"] if write else []),
+                "Resource": [kms_key_arn],
+            }
+        )
+    return statements
+
+
+class AirflowBucket:
+    """One bucket of AirflowBuckets, with intent methods that grant an IrsaRole access."""
+
+    def __init__(self, key: str, bucket: aws.s3.Bucket, kms_key_arn: str | None):
+        self.key = key
+        self.resource = bucket
+        self.name: pulumi.Output[str] = bucket.bucket
+        self.arn: pulumi.Output[str] = bucket.arn
+        self._kms_key_arn = kms_key_arn
+
+    def grant_read(self, role: IrsaRole, prefix: str | None = None) -> aws.iam.RolePolicy:
+        """Let ``role`` list and read objects (under ``prefix``)."""
+        return self._grant(role, write=False, prefix=prefix)
+
+    def grant_read_write(self, role: IrsaRole, prefix: str | None = None) -> aws.iam.RolePolicy:
+        """Let ``role`` list, read and write objects (under ``prefix``); no deletes."""
+        return self._grant(role, write=True, prefix=prefix)
+
+    def _grant(self, role: IrsaRole, *, write: bool, prefix: str | None) -> aws.iam.RolePolicy:
+        statements = self.arn.apply(
+            lambda arn: bucket_access_statements(arn, write=write, prefix=prefix, kms_key_arn=self._kms_key_arn)
+        )
+        return role.add_policy(f"{self.key}-bucket-{'read-write' if write else 'read'}", statements)
+
+
+class AirflowBuckets(pulumi.ComponentResource):
+    """The DAG bucket and the task-log bucket: private, encrypted, TLS-only, lifecycled."""
+
+    dags: AirflowBucket
+    logs: AirflowBucket
+
+    def __init__(self, name: str, args: AirflowBucketsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("airflow-platform:storage:AirflowBuckets", name, None, opts)
+        self.dags = self._bucket(f"{name}-dags", "dags", args.dags, args)
+        self.logs = self._bucket(f"{name}-logs", "logs", args.logs, args)
+        self.register_outputs(
+            {"dagBucketName": self.dags.name, "logBucketName": self.logs.name, "dagBucketArn": self.dags.arn}
+        )
+
+    def _bucket(self, name: str, key: str, spec: BucketSpec, args: AirflowBucketsArgs) -> AirflowBucket:
+        opts = args.protection.options(self)
+        bucket = aws.s3.Bucket(
+            name,
+            bucket=spec.name,
+            force_destroy=args.force_destroy,
+            tags=tagged(args.tags, spec.name),
+            opts=opts,
+        )
+        child = args.protection.options(bucket)
+        public_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[_encryption_rule(args.kms_key_arn)],
+            opts=child,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=bucket.id,
+            policy=bucket.arn.apply(tls_only_policy),
+            opts=args.protection.options(bucket, depends_on=[public_block]),
+        )
+        versioning = None
+        if spec.versioned:
+            versioning = aws.s3.BucketVersioning(
+                f"{name}-versioning",
+                bucket=bucket.id,
+                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+                opts=child,
+            )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket.id,
+            rules=_lifecycle_rules(spec, args),
+            opts=args.protection.options(bucket, depends_on=[versioning] if versioning else []),
+        )
+        return AirflowBucket(key, bucket, args.kms_key_arn)
+
+
+def _encryption_rule(kms_key_arn: str | None) -> aws.s3.BucketServerSideEncryptionConfigurationRuleArgs:
+    if kms_key_arn:
+        default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+            sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn
+        )
+        return aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+            apply_server_side_encryption_by_default=default, bucket_key_enabled=True
+        )
+    default = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+        sse_algorithm="AES256"
+    )
+    return aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(apply_server_side_encryption_by_default=default)
+
+
+def _lifecycle_rules(spec: BucketSpec, args: AirflowBucketsArgs) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
+    everything = aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix="")
+    rules = [
+        aws.s3.BucketLifecycleConfigurationRuleArgs(
+            id="abort-incomplete-multipart-uploads",
+            status="Enabled",
+            filter=everything,
+            abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                days_after_initiation=args.abort_incomplete_multipart_days
+            ),
+        ),
+        aws.s3.BucketLifecycleConfigurationRuleArgs(
+            id="expire-noncurrent-versions",
+            status="Enabled",
+            filter=everything,
+            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                noncurrent_days=args.noncurrent_version_expiration_days
+            ),
+        ),
+    ]
+    if spec.expire_objects_after_days:
+        rules.append(
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-objects",
+                status="Enabled",
+                filter=everything,
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=spec.expire_objects_after_days),
+            )
+        )
+    return rules

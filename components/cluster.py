@@ -1,0 +1,207 @@
+"""ClusterAccess: the EKS cluster Airflow runs on, found by name or created with pulumi-eks.
+
+Both modes expose the same small interface: cluster name, OIDC provider ARN and issuer
+(for IRSA), the security group of pods/nodes (for the DB), the VPC id, and a Kubernetes
+provider whose credentials come from `aws eks get-token` at run time (no token in state).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+import pulumi_kubernetes as k8s
+
+from components.common import partition, service_trust_policy, tagged
+from config.models import ClusterConfig
+
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+@dataclass(frozen=True)
+class ClusterAccessArgs:
+    """Inputs of ClusterAccess."""
+
+    config: ClusterConfig
+    region: str
+    vpc_id: str
+    private_subnet_ids: Sequence[str]
+    kms_key_arn: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def exec_kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str, role_arn: str | None = None) -> str:
+    """Kubeconfig whose user runs `aws eks get-token`, so no short-lived token is stored."""
+    args = ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"]
+    if role_arn:
+        args += ["--role-arn", role_arn]
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}
+            ],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+            "current-context": cluster_name,
+            "users": [
+                {
+                    "name": cluster_name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": args,
+                            "interactiveMode": "Never",
+                        }
+                    },
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def _same_vpc(expected: str):
+    def check(actual: str) -> str:
+        if actual != expected:
+            raise ValueError(
+                f"airflow-platform:network.vpcId is {expected} but the EKS cluster is in {actual}; "
+                "the DB and cluster must share a VPC"
+            )
+        return actual
+
+    return check
+
+
+class ClusterAccess(pulumi.ComponentResource):
+    """Access to the EKS cluster: IRSA identity, workload security group and a k8s provider."""
+
+    cluster_name: pulumi.Output[str]
+    oidc_provider_arn: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
+    workload_security_group_id: pulumi.Output[str]
+    vpc_id: pulumi.Output[str]
+    provider: k8s.Provider
+
+    def __init__(self, name: str, args: ClusterAccessArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("airflow-platform:cluster:ClusterAccess", name, None, opts)
+        kubeconfig = self._existing(args) if args.config.mode == "existing" else self._create(name, args)
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "oidcProviderArn": self.oidc_provider_arn,
+                "oidcIssuer": self.oidc_issuer,
+                "workloadSecurityGroupId": self.workload_security_group_id,
+                "vpcId": self.vpc_id,
+            }
+        )
+
+    def _existing(self, args: ClusterAccessArgs) -> pulumi.Output[str]:
+        cfg = args.config
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        info = aws.eks.get_cluster_output(name=cfg.name, opts=invoke)
+        issuer_url = info.identities[0].oidcs[0].issuer
+        self.cluster_name = info.name
+        self.oidc_issuer = issuer_url.apply(lambda url: url.removeprefix("https://"))
+        self.oidc_provider_arn = aws.iam.get_open_id_connect_provider_output(url=issuer_url, opts=invoke).arn
+        self.vpc_id = info.vpc_config.vpc_id.apply(_same_vpc(args.vpc_id))
+        self.workload_security_group_id = (
+            pulumi.Output.from_input(cfg.workload_security_group_id)
+            if cfg.workload_security_group_id
+            else info.vpc_config.cluster_security_group_id
+        )
+        return pulumi.Output.all(info.endpoint, info.certificate_authorities[0].data).apply(
+            lambda v: exec_kubeconfig(cfg.name, v[0], v[1], args.region, cfg.kubeconfig_role_arn)
+        )
+
+    def _create(self, name: str, args: ClusterAccessArgs) -> pulumi.Output[str]:
+        cfg = args.config
+        create = cfg.create_settings
+        access_entries = {
+            f"admin-{index}": eks.AccessEntryArgs(
+                principal_arn=arn,
+                access_policies={
+                    "cluster-admin": eks.AccessPolicyAssociationArgs(
+                        policy_arn=CLUSTER_ADMIN_POLICY,
+                        access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    )
+                },
+            )
+            for index, arn in enumerate(create.admin_role_arns)
+        }
+        cluster = eks.Cluster(
+            f"{name}-eks",
+            eks.ClusterArgs(
+                name=cfg.name,
+                version=create.version,
+                vpc_id=args.vpc_id,
+                private_subnet_ids=list(args.private_subnet_ids),
+                endpoint_private_access=True,
+                endpoint_public_access=create.endpoint_public_access,
+                public_access_cidrs=list(create.public_access_cidrs) or None,
+                create_oidc_provider=True,
+                authentication_mode=eks.AuthenticationMode.API,
+                access_entries=access_entries or None,
+                skip_default_node_group=True,
+                skip_default_security_groups=True,
+                enabled_cluster_log_types=["api", "audit", "authenticator"],
+                encryption_config_key_arn=args.kms_key_arn,
+                provider_credential_opts=eks.KubeconfigOptionsArgs(role_arn=cfg.kubeconfig_role_arn)
+                if cfg.kubeconfig_role_arn
+                else None,
+                tags=tagged(args.tags, cfg.name),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        node_role = aws.iam.Role(
+            f"{name}-node-role",
+            name=f"{cfg.name}-nodes",
+            assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-{policy}",
+                role=node_role.name,
+                policy_arn=f"arn:{partition(args.region)}:iam::aws:policy/{policy}",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for policy in NODE_POLICIES
+        ]
+        nodes = create.node_group
+        eks.ManagedNodeGroup(
+            f"{name}-nodes",
+            cluster=cluster,
+            node_role=node_role,
+            subnet_ids=list(args.private_subnet_ids),
+            instance_types=list(nodes.instance_types),
+            capacity_type=nodes.capacity_type,
+            disk_size=nodes.disk_size_gib,
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=nodes.min_size, desired_size=nodes.desired_size, max_size=nodes.max_size
+            ),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
+        )
+        self.cluster_name = pulumi.Output.from_input(cfg.name)
+        self.oidc_provider_arn = cluster.oidc_provider_arn
+        self.oidc_issuer = cluster.oidc_issuer
+        self.vpc_id = pulumi.Output.from_input(args.vpc_id)
+        self.workload_security_group_id = (
+            pulumi.Output.from_input(cfg.workload_security_group_id)
+            if cfg.workload_security_group_id
+            else cluster.cluster_security_group_id
+        )
+        return cluster.kubeconfig_json

@@ -1,0 +1,93 @@
+"""Read the stack config, merge the environment profile, validate, apply the rules.
+
+`build_settings` is pure (tests call it with dicts); `load_settings` feeds it from the
+Pulumi runtime. Either raises `ConfigError` before any resource exists.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from config.errors import ConfigError, Problem, problems_from_validation
+from config.profiles import ENVIRONMENTS, deep_merge, profile_defaults
+from config.rules import check_rules
+from config.settings import PROJECT, Settings
+
+# Keys that hold credentials. They are read only with `require_secret` and must be set
+# with `pulumi config set --secret`; they never enter the Settings model.
+SECRET_KEYS: frozenset[str] = frozenset({"gitSshPrivateKey", "gitHttpsToken"})
+
+
+def build_settings(
+    raw: Mapping[str, Any],
+    *,
+    stack: str,
+    region: str | None,
+    secret_keys: frozenset[str] = frozenset(),
+) -> Settings:
+    """Validate one stack's config.
+
+    raw: top-level keys of the project namespace (without ``airflow-platform:``), values
+    already parsed (objects as dicts). secret_keys: which of those keys Pulumi holds as
+    secrets.
+    """
+    problems: list[Problem] = []
+    plain = {k: v for k, v in raw.items() if k not in SECRET_KEYS}
+    for key in sorted(SECRET_KEYS & raw.keys() - secret_keys):
+        problems.append(Problem(key, "must be set as a secret: pulumi config set --secret " + key))
+    if "awsRegion" in plain:
+        problems.append(Problem("awsRegion", "unknown key; set the region as aws:region", plain.pop("awsRegion")))
+
+    environment = plain.get("environment") or stack
+    if environment not in ENVIRONMENTS:
+        given_by = "" if plain.get("environment") else f" (defaulted from stack name {stack!r})"
+        problems.append(Problem("environment", f"expected one of {', '.join(ENVIRONMENTS)}{given_by}", environment))
+        raise ConfigError(problems)
+
+    merged = deep_merge(profile_defaults(environment), plain)
+    merged["environment"] = environment
+    if region is not None:
+        merged["awsRegion"] = region
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as error:
+        problems.extend(problems_from_validation(error))
+        raise ConfigError(problems) from None
+    problems.extend(check_rules(settings))
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _parse(value: Any) -> Any:
+    """Pulumi hands structured values over as JSON text; scalars stay strings."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def settings_from_flat_config(values: Mapping[str, Any], secret_keys: Iterable[str], stack: str) -> Settings:
+    """Validate config given as Pulumi passes it: `namespace:key` -> JSON text or string."""
+    prefix = f"{PROJECT}:"
+    raw = {k[len(prefix) :]: _parse(v) for k, v in values.items() if k.startswith(prefix)}
+    secret = frozenset(k[len(prefix) :] for k in secret_keys if k.startswith(prefix))
+    region = values.get("aws:region")
+    return build_settings(raw, stack=stack, region=str(region) if region is not None else None, secret_keys=secret)
+
+
+def load_settings() -> Settings:
+    """Validate the running stack's config (Pulumi program entry point)."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    env_secrets = set(runtime_config.get_config_secret_keys_env())
+    secret = [k for k in everything if runtime_config.is_config_secret(k) or k in env_secrets]
+    return settings_from_flat_config(everything, secret, pulumi.get_stack())

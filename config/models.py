@@ -1,0 +1,310 @@
+"""Pydantic models of the `airflow-platform:` stack config.
+
+Keys are camelCase in the stack files; every model forbids unknown keys. Field
+descriptions say what is allowed: the loader prints them in error lines and the
+README's config reference is built from them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from config.rds_sizing import instance_class_problem
+from config.types import (
+    BucketName,
+    Cidr,
+    DnsLabel,
+    IamPolicyArn,
+    IamRoleArn,
+    KmsKeyArn,
+    SecurityGroupId,
+    SemVer,
+    SnsTopicArn,
+    SubnetId,
+    VpcId,
+)
+
+SUPPORTED_POSTGRES_MAJORS = (16, 17)
+Environment = Literal["dev", "uat", "prod"]
+
+
+class Model(BaseModel):
+    """Base for every config section: camelCase keys, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, frozen=True)
+
+
+class NetworkConfig(Model):
+    """Where the data plane lives."""
+
+    vpc_id: VpcId = Field(description="VPC of the EKS cluster and the database")
+    private_subnet_ids: list[SubnetId] = Field(
+        min_length=2, description="private subnets in at least two AZs (DB subnet group, new-cluster nodes)"
+    )
+
+    @field_validator("private_subnet_ids")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("expected distinct subnet ids")
+        return value
+
+
+class NodeGroupConfig(Model):
+    """Managed node group of a cluster this program creates."""
+
+    instance_types: list[str] = Field(
+        default=["m6i.large"], min_length=1, description="EC2 instance types such as m6i.large"
+    )
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = Field(default="ON_DEMAND", description="ON_DEMAND or SPOT")
+    min_size: int = Field(default=2, ge=1, le=100, description="1-100 nodes")
+    desired_size: int = Field(default=2, ge=1, le=100, description="1-100 nodes, between minSize and maxSize")
+    max_size: int = Field(default=4, ge=1, le=100, description="1-100 nodes")
+    disk_size_gib: int = Field(default=50, ge=20, le=16384, description="root volume size, 20-16384 GiB")
+
+    @field_validator("instance_types")
+    @classmethod
+    def _ec2_types(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+", item):
+                raise ValueError(f"expected EC2 instance types such as m6i.large, got {item!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NodeGroupConfig:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError("expected minSize <= desiredSize <= maxSize")
+        return self
+
+
+class CreateClusterConfig(Model):
+    """Settings for `cluster.mode: create` (a new EKS cluster through pulumi-eks)."""
+
+    version: str = Field(default="1.34", pattern=r"^1\.\d{2}$", description="Kubernetes minor version such as 1.34")
+    endpoint_public_access: bool = Field(default=False, description="expose the API endpoint publicly")
+    public_access_cidrs: list[Cidr] = Field(default=[], description="CIDRs allowed to the public endpoint")
+    admin_role_arns: list[IamRoleArn] = Field(
+        default=[], description="IAM roles granted cluster-admin through EKS access entries"
+    )
+    node_group: NodeGroupConfig = Field(default_factory=NodeGroupConfig, description="managed node group")
+
+
+class ClusterConfig(Model):
+    """How the program reaches Kubernetes."""
+
+    mode: Literal["existing", "create"] = Field(description="existing (look up by name) or create (pulumi-eks)")
+    name: str = Field(pattern=r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$", description="EKS cluster name")
+    workload_security_group_id: SecurityGroupId | None = Field(
+        default=None, description="security group of the pods/nodes; default: the EKS cluster security group"
+    )
+    kubeconfig_role_arn: IamRoleArn | None = Field(
+        default=None, description="role that `aws eks get-token` assumes to reach the cluster"
+    )
+    create: CreateClusterConfig | None = Field(default=None, description="settings for mode create")
+
+    @model_validator(mode="after")
+    def _create_block(self) -> ClusterConfig:
+        if self.mode == "existing" and self.create is not None:
+            raise ValueError("`create` is only allowed with mode: create")
+        return self
+
+    @property
+    def create_settings(self) -> CreateClusterConfig:
+        """The create block, with defaults when the stack gave none."""
+        return self.create or CreateClusterConfig()
+
+
+class EncryptionConfig(Model):
+    """Customer-managed encryption."""
+
+    kms_key_arn: KmsKeyArn | None = Field(
+        default=None, description="customer KMS key for RDS, Performance Insights and S3; default: AWS-managed keys"
+    )
+
+
+class DatabaseAlarmsConfig(Model):
+    """CloudWatch alarms on the metadata DB."""
+
+    sns_topic_arn: SnsTopicArn | None = Field(default=None, description="SNS topic notified on alarm and OK")
+    cpu_percent: int = Field(ge=1, le=100, description="CPU utilisation alarm threshold, 1-100 %")
+    free_storage_gib: int = Field(ge=1, le=65536, description="free storage alarm threshold in GiB")
+    connections_percent: int = Field(ge=1, le=100, description="connection alarm, % of max_connections, 1-100")
+
+
+class DatabaseConfig(Model):
+    """The RDS PostgreSQL metadata database."""
+
+    instance_class: str = Field(description="RDS instance class such as db.t4g.medium")
+    engine_version: str = Field(
+        description="PostgreSQL version: a supported major (16, 17) to track its current minor, or major.minor"
+    )
+    allocated_storage_gib: int = Field(ge=20, le=65536, description="initial gp3 storage, 20-65536 GiB")
+    max_allocated_storage_gib: int = Field(ge=20, le=65536, description="storage autoscaling ceiling, GiB")
+    multi_az: bool = Field(description="standby in a second AZ")
+    backup_retention_days: int = Field(ge=0, le=35, description="automated backup retention, 0-35 days")
+    deletion_protection: bool = Field(description="RDS deletion protection")
+    skip_final_snapshot: bool = Field(description="skip the final snapshot on delete")
+    performance_insights: bool = Field(description="Performance Insights on")
+    performance_insights_retention_days: int = Field(
+        default=7, description="7, or a multiple of 31 up to 731 (paid tier)"
+    )
+    monitoring_interval_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = Field(
+        description="enhanced monitoring interval: 0 (off), 1, 5, 10, 15, 30 or 60"
+    )
+    log_exports: list[Literal["postgresql", "upgrade", "iam-db-auth-error"]] = Field(
+        description="CloudWatch log exports: postgresql, upgrade, iam-db-auth-error"
+    )
+    maintenance_window: str = Field(
+        pattern=r"^(mon|tue|wed|thu|fri|sat|sun):[0-2]\d:[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):[0-2]\d:[0-5]\d$",
+        description="UTC window such as sun:03:00-sun:04:00",
+    )
+    backup_window: str = Field(
+        pattern=r"^[0-2]\d:[0-5]\d-[0-2]\d:[0-5]\d$", description="UTC window such as 01:00-02:00"
+    )
+    apply_immediately: bool = Field(description="apply modifications now instead of in the maintenance window")
+    max_connections: int | None = Field(
+        default=None, ge=20, le=5000, description="pin max_connections in the parameter group; default: RDS formula"
+    )
+    db_name: str = Field(default="airflow", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="database name")
+    master_username: str = Field(
+        default="airflow_admin", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="master user name (not 'postgres')"
+    )
+    alarms: DatabaseAlarmsConfig = Field(description="CloudWatch alarms")
+
+    @field_validator("instance_class")
+    @classmethod
+    def _instance_class(cls, value: str) -> str:
+        problem = instance_class_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("engine_version")
+    @classmethod
+    def _engine_version(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d+)(\.\d+)?", value)
+        majors = ", ".join(str(m) for m in SUPPORTED_POSTGRES_MAJORS)
+        if not match or int(match.group(1)) not in SUPPORTED_POSTGRES_MAJORS:
+            raise ValueError(f"expected PostgreSQL major {majors} (e.g. '17' or '17.6')")
+        return value
+
+    @field_validator("performance_insights_retention_days")
+    @classmethod
+    def _pi_retention(cls, value: int) -> int:
+        if value != 7 and not (value % 31 == 0 and 31 <= value <= 731):
+            raise ValueError("expected 7, or a multiple of 31 between 31 and 731")
+        return value
+
+    @field_validator("master_username")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in {"postgres", "rdsadmin", "admin", "root"}:
+            raise ValueError("expected a non-reserved user name (not postgres, rdsadmin, admin, root)")
+        return value
+
+    @property
+    def postgres_major(self) -> int:
+        """Major version, e.g. 17."""
+        return int(self.engine_version.split(".")[0])
+
+
+class BucketsConfig(Model):
+    """The DAG and task-log buckets."""
+
+    dag_bucket_name: BucketName | None = Field(default=None, description="default: <namePrefix>-dags-<environment>")
+    log_bucket_name: BucketName | None = Field(default=None, description="default: <namePrefix>-logs-<environment>")
+    log_retention_days: int = Field(ge=1, le=3650, description="task logs expire after this many days, 1-3650")
+    noncurrent_version_expiration_days: int = Field(
+        default=90, ge=1, le=3650, description="noncurrent object versions expire after this many days"
+    )
+    abort_incomplete_multipart_days: int = Field(
+        default=7, ge=1, le=365, description="incomplete multipart uploads are aborted after this many days"
+    )
+    force_destroy: bool = Field(description="let `pulumi destroy` delete non-empty buckets (never in prod)")
+
+
+class ProtectionConfig(Model):
+    """How stateful resources (DB, buckets) survive a delete."""
+
+    mode: Literal["protect", "retainOnDelete", "none"] = Field(
+        description="protect (Pulumi refuses to delete), retainOnDelete (deleted from state, kept in AWS) or none"
+    )
+
+
+class AirflowConfig(Model):
+    """The Airflow release the data plane serves."""
+
+    namespace: DnsLabel | None = Field(default=None, description="Kubernetes namespace; default airflow-<environment>")
+    release_name: DnsLabel = Field(default="airflow", max_length=53, description="Helm release name")
+    version: SemVer = Field(default="3.1.7", description="Airflow version (image tag and airflowVersion)")
+    chart_version: SemVer = Field(default="1.19.0", description="official chart version")
+
+    @property
+    def major(self) -> int:
+        """Airflow major version."""
+        return int(self.version.split(".")[0])
+
+
+class IamStatementConfig(Model):
+    """One extra IAM statement for an Airflow role."""
+
+    sid: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]+$", description="statement id, alphanumeric")
+    effect: Literal["Allow", "Deny"] = Field(default="Allow", description="Allow or Deny")
+    actions: list[str] = Field(min_length=1, description="service:Action names; no '*' or 'service:*'")
+    resources: list[str] = Field(min_length=1, description="exact ARNs (a trailing wildcard in the path is allowed)")
+
+    def to_iam(self) -> dict[str, object]:
+        """The statement in IAM policy-document form."""
+        statement: dict[str, object] = {
+            "Effect": self.effect,
+            "Action": list(self.actions),
+            "Resource": list(self.resources),
+        }
+        if self.sid:
+            statement["Sid"] = self.sid
+        return statement
+
+    @field_validator("actions")
+    @classmethod
+    def _no_wildcard_actions(cls, value: list[str]) -> list[str]:
+        for action in value:
+            if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+\*?", action) or action.endswith(":*"):
+                raise ValueError(f"expected service:Action names without '*' or 'service:*', got {action!r}")
+        return value
+
+    @field_validator("resources")
+    @classmethod
+    def _arns(cls, value: list[str]) -> list[str]:
+        for resource in value:
+            if resource == "*" or not resource.startswith("arn:"):
+                raise ValueError(f"expected ARNs (not '*'), got {resource!r}")
+        return value
+
+
+RoleKey = Literal["scheduler", "apiServer", "webserver", "worker", "triggerer", "dagProcessor"]
+
+
+class IrsaConfig(Model):
+    """IAM roles for the Airflow service accounts."""
+
+    permissions_boundary_arn: IamPolicyArn | None = Field(
+        default=None, description="permissions boundary attached to every Airflow role"
+    )
+    extra_statements: dict[RoleKey, list[IamStatementConfig]] = Field(
+        default={}, description="per role (scheduler, apiServer, webserver, worker, triggerer, dagProcessor)"
+    )
+
+
+class DagsConfig(Model):
+    """How DAGs reach the pods."""
+
+    source: Literal["s3", "gitSync"] = Field(description="s3 (sync sidecar from the DAG bucket) or gitSync")
+    s3_prefix: str = Field(
+        default="dags",
+        pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+        description="key prefix of DAGs in the DAG bucket",
+    )

@@ -1,0 +1,90 @@
+"""The one place that names Airflow's Kubernetes service accounts.
+
+IRSA trust policies (`system:serviceaccount:<namespace>:<name>`) and the Helm values
+(`<component>.serviceAccount.name`) both come from `service_account`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from config.settings import Settings
+
+
+class Workload(StrEnum):
+    """An Airflow component that runs under its own service account."""
+
+    SCHEDULER = "scheduler"
+    API_SERVER = "api-server"
+    WEBSERVER = "webserver"
+    WORKER = "worker"
+    TRIGGERER = "triggerer"
+    DAG_PROCESSOR = "dag-processor"
+
+    @property
+    def values_key(self) -> str:
+        """The chart's top-level values section for this component."""
+        return _VALUES_KEY[self]
+
+    @property
+    def config_key(self) -> str:
+        """The key used for this component in the stack config (camelCase)."""
+        return _CONFIG_KEY[self]
+
+
+_VALUES_KEY = {
+    Workload.SCHEDULER: "scheduler",
+    Workload.API_SERVER: "apiServer",
+    Workload.WEBSERVER: "webserver",
+    Workload.WORKER: "workers",
+    Workload.TRIGGERER: "triggerer",
+    Workload.DAG_PROCESSOR: "dagProcessor",
+}
+_CONFIG_KEY = {**_VALUES_KEY, Workload.WORKER: "worker"}
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    """A Kubernetes service account an IAM role trusts."""
+
+    workload: Workload
+    namespace: str
+    name: str
+
+    @property
+    def subject(self) -> str:
+        """The OIDC `sub` claim of tokens issued to this account."""
+        return f"system:serviceaccount:{self.namespace}:{self.name}"
+
+
+def airflow_workloads(settings: Settings) -> tuple[Workload, ...]:
+    """Components that run with their own service account for this Airflow major.
+
+    Airflow 3 splits the UI/API into the api-server and always runs a standalone
+    dag-processor; Airflow 2 serves the UI from the webserver and parses DAGs in the
+    scheduler.
+    """
+    ui = (Workload.API_SERVER, Workload.DAG_PROCESSOR) if settings.airflow.major >= 3 else (Workload.WEBSERVER,)
+    return (Workload.SCHEDULER, *ui, Workload.WORKER, Workload.TRIGGERER)
+
+
+def dag_reading_workloads(settings: Settings) -> tuple[Workload, ...]:
+    """Components that need the DAG files on disk (and so a DAG sync).
+
+    Airflow 3: the dag-processor parses, the triggerer and the task pods import DAG code.
+    Airflow 2: the scheduler parses too. The api-server/webserver never reads DAG files.
+    """
+    parsers = (Workload.DAG_PROCESSOR,) if settings.airflow.major >= 3 else (Workload.SCHEDULER,)
+    return (*parsers, Workload.TRIGGERER, Workload.WORKER)
+
+
+def service_account(settings: Settings, workload: Workload) -> ServiceAccount:
+    """Name of the service account a workload runs under.
+
+    Follows the chart's own default, `<release>-<suffix>` when the release name contains
+    "airflow" and `<release>-airflow-<suffix>` otherwise, so `kubectl` output looks familiar.
+    """
+    release = settings.airflow.release_name
+    base = release if "airflow" in release else f"{release}-airflow"
+    return ServiceAccount(workload, settings.namespace, f"{base}-{workload.value}")

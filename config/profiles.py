@@ -1,0 +1,93 @@
+"""Per-environment defaults. A stack file only states what differs from its profile.
+
+Values use the stack-file spelling (camelCase) because they are merged under the raw
+stack config before validation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_COMMON: dict[str, Any] = {
+    "namePrefix": "etl-airflow",
+    "database": {
+        "engineVersion": "17",
+        "logExports": ["postgresql", "upgrade"],
+        "maintenanceWindow": "sun:03:00-sun:04:00",
+        "backupWindow": "01:00-02:00",
+    },
+    "buckets": {},
+    "dags": {"source": "s3"},
+}
+
+_BY_ENVIRONMENT: dict[str, dict[str, Any]] = {
+    "dev": {
+        "database": {
+            "instanceClass": "db.t4g.medium",
+            "allocatedStorageGib": 20,
+            "maxAllocatedStorageGib": 100,
+            "multiAz": False,
+            "backupRetentionDays": 1,
+            "deletionProtection": False,
+            "skipFinalSnapshot": True,
+            "performanceInsights": True,
+            "monitoringIntervalSeconds": 0,
+            "applyImmediately": True,
+            "alarms": {"cpuPercent": 90, "freeStorageGib": 5, "connectionsPercent": 90},
+        },
+        "buckets": {"logRetentionDays": 14, "forceDestroy": True},
+        "protection": {"mode": "none"},
+    },
+    "uat": {
+        "database": {
+            "instanceClass": "db.t4g.large",
+            "allocatedStorageGib": 50,
+            "maxAllocatedStorageGib": 200,
+            "multiAz": False,
+            "backupRetentionDays": 7,
+            "deletionProtection": True,
+            "skipFinalSnapshot": False,
+            "performanceInsights": True,
+            "monitoringIntervalSeconds": 60,
+            "applyImmediately": False,
+            "alarms": {"cpuPercent": 85, "freeStorageGib": 10, "connectionsPercent": 85},
+        },
+        "buckets": {"logRetentionDays": 30, "forceDestroy": False},
+        "protection": {"mode": "retainOnDelete"},
+    },
+    "prod": {
+        "database": {
+            "instanceClass": "db.r6g.large",
+            "allocatedStorageGib": 100,
+            "maxAllocatedStorageGib": 1000,
+            "multiAz": True,
+            "backupRetentionDays": 14,
+            "deletionProtection": True,
+            "skipFinalSnapshot": False,
+            "performanceInsights": True,
+            "monitoringIntervalSeconds": 15,
+            "applyImmediately": False,
+            "alarms": {"cpuPercent": 80, "freeStorageGib": 20, "connectionsPercent": 80},
+        },
+        "buckets": {"logRetentionDays": 365, "forceDestroy": False},
+        "protection": {"mode": "protect"},
+    },
+}
+
+ENVIRONMENTS = tuple(_BY_ENVIRONMENT)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` onto ``base``: nested dicts merge, everything else replaces."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def profile_defaults(environment: str) -> dict[str, Any]:
+    """Defaults for one environment (a fresh dict)."""
+    return deep_merge(_COMMON, _BY_ENVIRONMENT[environment])

@@ -1,0 +1,70 @@
+"""The root model: the whole validated stack config plus derived names."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from config.models import (
+    AirflowConfig,
+    BucketsConfig,
+    ClusterConfig,
+    DagsConfig,
+    DatabaseConfig,
+    EncryptionConfig,
+    Environment,
+    IrsaConfig,
+    Model,
+    NetworkConfig,
+    ProtectionConfig,
+)
+from config.types import NamePrefix
+
+PROJECT = "airflow-platform"
+
+
+class Settings(Model):
+    """Validated config of one stack. Built only by `config.loader`."""
+
+    aws_region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$", description="AWS region such as eu-west-1")
+    environment: Environment = Field(description="profile: dev, uat or prod; default: the stack name")
+    name_prefix: NamePrefix = Field(description="prefix of bucket, role and DB names")
+    tags: dict[str, str] = Field(default={}, description="extra tags on every AWS resource")
+    network: NetworkConfig = Field(description="VPC and private subnets")
+    cluster: ClusterConfig = Field(description="EKS cluster to deploy into")
+    encryption: EncryptionConfig = Field(default_factory=EncryptionConfig, description="customer KMS key")
+    database: DatabaseConfig = Field(description="RDS PostgreSQL metadata DB")
+    buckets: BucketsConfig = Field(description="DAG and log buckets")
+    protection: ProtectionConfig = Field(description="protection of stateful resources")
+    airflow: AirflowConfig = Field(default_factory=AirflowConfig, description="Airflow release identity")
+    irsa: IrsaConfig = Field(default_factory=IrsaConfig, description="Airflow IAM roles")
+    dags: DagsConfig = Field(description="DAG delivery")
+
+    @property
+    def namespace(self) -> str:
+        """Kubernetes namespace of the Airflow release."""
+        return self.airflow.namespace or f"airflow-{self.environment}"
+
+    @property
+    def dag_bucket_name(self) -> str:
+        """Effective DAG bucket name."""
+        return self.buckets.dag_bucket_name or f"{self.name_prefix}-dags-{self.environment}"
+
+    @property
+    def log_bucket_name(self) -> str:
+        """Effective task-log bucket name."""
+        return self.buckets.log_bucket_name or f"{self.name_prefix}-logs-{self.environment}"
+
+    @property
+    def resource_prefix(self) -> str:
+        """Prefix of AWS resource names: <namePrefix>-<environment>."""
+        return f"{self.name_prefix}-{self.environment}"
+
+    @property
+    def base_tags(self) -> dict[str, str]:
+        """Tags applied to every AWS resource."""
+        return {
+            "app": PROJECT,
+            "environment": self.environment,
+            "managed-by": "pulumi",
+            **self.tags,
+        }

@@ -1,0 +1,60 @@
+"""Shared fixtures: the offline engine (same one plan.py uses), stack runs, settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import pytest
+
+from config import Settings, build_settings
+from config.loader import settings_from_flat_config
+from offline import REPO, Inventory, offline_engine, read_stack_config, run_program, run_stack
+from offline.cloud import FakeCluster
+
+STACKS = ("dev", "uat", "prod")
+REGION = "eu-west-1"
+VPC = "vpc-0a1b2c3d4e5f60789"
+SUBNETS = ["subnet-0a1b2c3d4e5f60781", "subnet-0a1b2c3d4e5f60782"]
+
+
+def minimal_raw(**sections: Any) -> dict[str, Any]:
+    """The smallest valid stack config (existing cluster), plus overrides per section."""
+    raw: dict[str, Any] = {
+        "network": {"vpcId": VPC, "privateSubnetIds": list(SUBNETS)},
+        "cluster": {"mode": "existing", "name": "data-test"},
+    }
+    if "database" not in sections:
+        raw["database"] = {"alarms": {"snsTopicArn": f"arn:aws:sns:{REGION}:111122223333:alerts"}}
+    raw.update(sections)
+    return raw
+
+
+def make_settings(stack: str = "dev", **sections: Any) -> Settings:
+    """Validated settings for a minimal config in one environment."""
+    return build_settings(minimal_raw(**sections), stack=stack, region=REGION)
+
+
+def stack_settings(stack: str, overrides: dict[str, Any] | None = None) -> Settings:
+    """Settings read from the real Pulumi.<stack>.yaml, without the Pulumi runtime."""
+    config = read_stack_config(REPO, stack, overrides)
+    return settings_from_flat_config(config.values, config.secret_keys, stack)
+
+
+@cache
+def stack_inventory(stack: str) -> Inventory:
+    """One offline run of a real stack file (cached: the inventory is plain data)."""
+    return run_stack(stack)
+
+
+@pytest.fixture
+def run_components() -> Callable[..., Inventory]:
+    """Run a program body (building components directly) under the offline engine."""
+
+    def run(program: Callable[[], Any], stack: str = "dev", clusters: list[FakeCluster] | None = None) -> Inventory:
+        default_clusters = [FakeCluster(name="data-test", vpc_id=VPC, subnet_ids=list(SUBNETS))]
+        with offline_engine(stack, {"aws:region": REGION}, [], clusters or default_clusters, REGION) as inventory:
+            return run_program(inventory, program)
+
+    return run
