@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.airflow_release import AirflowRelease, AirflowReleaseArgs
 from components.buckets import AirflowBuckets, AirflowBucketsArgs, BucketSpec
 from components.cluster import ClusterAccess, ClusterAccessArgs
 from components.common import Protection
@@ -91,11 +92,31 @@ if settings.dags.source == "s3":
     for workload in dag_reading_workloads(settings):
         buckets.dags.grant_read(roles[workload], prefix=settings.dags.s3_prefix)
 
+config = pulumi.Config()
+airflow = AirflowRelease(
+    "airflow",
+    AirflowReleaseArgs(
+        settings=settings,
+        role_arns={workload: role.arn for workload, role in roles.items()},
+        dag_bucket=buckets.dags.name,
+        log_bucket=buckets.logs.name,
+        database=database.endpoint(),
+        git_ssh_private_key=config.get_secret("gitSshPrivateKey"),
+        git_https_token=config.get_secret("gitHttpsToken"),
+    ),
+    opts=pulumi.ResourceOptions(providers=[cluster.provider]),
+)
+
 pulumi.export("environment", settings.environment)
 pulumi.export("clusterName", cluster.cluster_name)
-pulumi.export("namespace", settings.namespace)
+pulumi.export("namespace", airflow.namespace)
 pulumi.export("dbEndpoint", database.address)
 pulumi.export("dbPort", database.port)
 pulumi.export("dagBucketName", buckets.dags.name)
 pulumi.export("logBucketName", buckets.logs.name)
 pulumi.export("roleArns", {workload.value: role.arn for workload, role in roles.items()})
+pulumi.export("releaseName", airflow.release_name)
+pulumi.export("apiServiceName", airflow.api_service_name)
+pulumi.export("apiServicePort", airflow.api_service_port)
+if airflow.admin_password is not None:
+    pulumi.export("adminPassword", airflow.admin_password)  # secret: pulumi stack output --show-secrets

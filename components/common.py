@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 import pulumi
 
@@ -51,3 +52,20 @@ def policy_document(statements: Sequence[Mapping[str, Any]]) -> str:
 def service_trust_policy(service: str) -> str:
     """Trust policy that lets one AWS service assume a role."""
     return policy_document([{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}])
+
+
+@dataclass(frozen=True)
+class DatabaseEndpoint:
+    """How to reach the metadata DB (from MetadataDatabase.endpoint())."""
+
+    address: pulumi.Input[str]
+    port: pulumi.Input[int]
+    name: str
+    username: str
+    password: pulumi.Input[str]  # secret
+
+
+def metadata_uri(db_user: str, password: str, host: str, port: int, database: str, sslmode: str) -> str:
+    """SQLAlchemy URI with URL-encoded credentials."""
+    credentials = f"{quote(db_user, safe='')}:{quote(password, safe='')}"
+    return f"postgresql://{credentials}@{host}:{int(port)}/{database}?sslmode={sslmode}"

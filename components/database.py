@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.common import Protection, partition, service_trust_policy, tagged
+from components.common import DatabaseEndpoint, Protection, metadata_uri, partition, service_trust_policy, tagged
+from config.connections import effective_max_connections
 from config.models import DatabaseConfig
-from config.rds_sizing import GIB, default_max_connections
+from config.rds_sizing import GIB
 
 POSTGRES_PORT = 5432
 RDS_CA = "rds-ca-rsa2048-g1"
@@ -45,11 +45,6 @@ def parameter_group_parameters(config: DatabaseConfig) -> list[aws.rds.Parameter
             )
         )
     return parameters
-
-
-def max_connections(config: DatabaseConfig) -> int:
-    """The DB's max_connections: pinned in config, else the RDS default for the class."""
-    return config.max_connections or default_max_connections(config.instance_class)
 
 
 class MetadataDatabase(pulumi.ComponentResource):
@@ -165,13 +160,22 @@ class MetadataDatabase(pulumi.ComponentResource):
         self._alarms(name, args)
         self.register_outputs({"address": self.address, "port": self.port, "arn": self.instance.arn})
 
-    def connection_uri(self, database: str | None = None, sslmode: str = "require") -> pulumi.Output[str]:
+    def endpoint(self) -> DatabaseEndpoint:
+        """Address, port, database, user and (secret) password, for the Airflow release."""
+        return DatabaseEndpoint(
+            address=self.address,
+            port=self.port,
+            name=self.config.db_name,
+            username=self.config.master_username,
+            password=self.password,
+        )
+
+    def connection_uri(self, sslmode: str = "require") -> pulumi.Output[str]:
         """SQLAlchemy/libpq URI for the master user, URL-encoded, as a secret."""
-        db = database or self.config.db_name
-        user = quote(self.config.master_username, safe="")
+        cfg = self.config
         return pulumi.Output.secret(
             pulumi.Output.all(self.password, self.address, self.port).apply(
-                lambda v: f"postgresql://{user}:{quote(v[0], safe='')}@{v[1]}:{int(v[2])}/{db}?sslmode={sslmode}"
+                lambda v: metadata_uri(cfg.master_username, v[0], v[1], v[2], cfg.db_name, sslmode)
             )
         )
 
@@ -194,7 +198,7 @@ class MetadataDatabase(pulumi.ComponentResource):
     def _alarms(self, name: str, args: MetadataDatabaseArgs) -> None:
         alarms = args.config.alarms
         actions = [alarms.sns_topic_arn] if alarms.sns_topic_arn else []
-        connection_limit = max_connections(args.config)
+        connection_limit = effective_max_connections(args.config)
         specs = (
             ("cpu", "CPUUtilization", "Average", "GreaterThanThreshold", float(alarms.cpu_percent), 3,
              f"CPU above {alarms.cpu_percent}% for 15 minutes"),

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from config.errors import ConfigError, Problem, problems_from_validation
 from config.profiles import ENVIRONMENTS, deep_merge, profile_defaults
-from config.rules import check_rules
+from config.rules import check_rules, check_secrets
 from config.settings import PROJECT, Settings
 
 # Keys that hold credentials. They are read only with `require_secret` and must be set
@@ -58,6 +58,7 @@ def build_settings(
         problems.extend(problems_from_validation(error))
         raise ConfigError(problems) from None
     problems.extend(check_rules(settings))
+    problems.extend(check_secrets(settings, secret_keys & raw.keys()))
     if problems:
         raise ConfigError(problems)
     return settings

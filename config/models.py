@@ -17,12 +17,10 @@ from config.rds_sizing import instance_class_problem
 from config.types import (
     BucketName,
     Cidr,
-    DnsLabel,
     IamPolicyArn,
     IamRoleArn,
     KmsKeyArn,
     SecurityGroupId,
-    SemVer,
     SnsTopicArn,
     SubnetId,
     VpcId,
@@ -235,20 +233,6 @@ class ProtectionConfig(Model):
     )
 
 
-class AirflowConfig(Model):
-    """The Airflow release the data plane serves."""
-
-    namespace: DnsLabel | None = Field(default=None, description="Kubernetes namespace; default airflow-<environment>")
-    release_name: DnsLabel = Field(default="airflow", max_length=53, description="Helm release name")
-    version: SemVer = Field(default="3.1.7", description="Airflow version (image tag and airflowVersion)")
-    chart_version: SemVer = Field(default="1.19.0", description="official chart version")
-
-    @property
-    def major(self) -> int:
-        """Airflow major version."""
-        return int(self.version.split(".")[0])
-
-
 class IamStatementConfig(Model):
     """One extra IAM statement for an Airflow role."""
 
@@ -296,15 +280,4 @@ class IrsaConfig(Model):
     )
     extra_statements: dict[RoleKey, list[IamStatementConfig]] = Field(
         default={}, description="per role (scheduler, apiServer, webserver, worker, triggerer, dagProcessor)"
-    )
-
-
-class DagsConfig(Model):
-    """How DAGs reach the pods."""
-
-    source: Literal["s3", "gitSync"] = Field(description="s3 (sync sidecar from the DAG bucket) or gitSync")
-    s3_prefix: str = Field(
-        default="dags",
-        pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
-        description="key prefix of DAGs in the DAG bucket",
     )

@@ -79,12 +79,54 @@ def dag_reading_workloads(settings: Settings) -> tuple[Workload, ...]:
     return (*parsers, Workload.TRIGGERER, Workload.WORKER)
 
 
+def chart_fullname(settings: Settings) -> str:
+    """The chart's `airflow.fullname`: the release name if it contains "airflow", else `<release>-airflow`."""
+    release = settings.airflow.release_name
+    return release if "airflow" in release else f"{release}-airflow"
+
+
 def service_account(settings: Settings, workload: Workload) -> ServiceAccount:
     """Name of the service account a workload runs under.
 
-    Follows the chart's own default, `<release>-<suffix>` when the release name contains
-    "airflow" and `<release>-airflow-<suffix>` otherwise, so `kubectl` output looks familiar.
+    Follows the chart's own default, `<fullname>-<suffix>`, so `kubectl` output looks
+    familiar; the Helm values set it explicitly from here all the same.
     """
-    release = settings.airflow.release_name
-    base = release if "airflow" in release else f"{release}-airflow"
-    return ServiceAccount(workload, settings.namespace, f"{base}-{workload.value}")
+    return ServiceAccount(workload, settings.namespace, f"{chart_fullname(settings)}-{workload.value}")
+
+
+def ui_workload(settings: Settings) -> Workload:
+    """The component serving the UI/API: api-server on Airflow 3, webserver on Airflow 2."""
+    return Workload.API_SERVER if settings.airflow.major >= 3 else Workload.WEBSERVER
+
+
+@dataclass(frozen=True)
+class SecretNames:
+    """Kubernetes Secrets this program creates and the chart reads by name."""
+
+    metadata: str
+    fernet_key: str
+    api_secret_key: str
+    jwt_secret: str
+    webserver_secret_key: str
+    pgbouncer_config: str
+    pgbouncer_stats: str
+    git_ssh_key: str
+    git_credentials: str
+    admin_password: str
+
+
+def secret_names(settings: Settings) -> SecretNames:
+    """Names of every Secret shared between the Secret resources and the Helm values."""
+    base = chart_fullname(settings)
+    return SecretNames(
+        metadata=f"{base}-metadata-connection",
+        fernet_key=f"{base}-static-fernet-key",
+        api_secret_key=f"{base}-static-api-secret-key",
+        jwt_secret=f"{base}-static-jwt-secret",
+        webserver_secret_key=f"{base}-static-webserver-secret-key",
+        pgbouncer_config=f"{base}-pgbouncer-static-config",
+        pgbouncer_stats=f"{base}-pgbouncer-static-stats",
+        git_ssh_key=f"{base}-git-ssh-key",
+        git_credentials=f"{base}-git-credentials",
+        admin_password=f"{base}-admin-password",
+    )

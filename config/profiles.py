@@ -20,6 +20,35 @@ _COMMON: dict[str, Any] = {
     "dags": {"source": "s3"},
 }
 
+
+def _sizing(replicas: int, requests: tuple[str, str], limits: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "replicas": replicas,
+        "resources": {
+            "requests": {"cpu": requests[0], "memory": requests[1]},
+            "limits": {"cpu": limits[0], "memory": limits[1]},
+        },
+    }
+
+
+_SMALL = (("100m", "256Mi"), ("500m", "512Mi"))
+_LARGE = (("500m", "1Gi"), ("2", "2Gi"))
+
+
+def _airflow(replicas: int, size: tuple[tuple[str, str], tuple[str, str]], **rest: Any) -> dict[str, Any]:
+    component = _sizing(replicas, *size)
+    return {
+        "scheduler": component,
+        "apiServer": {**component, "hpa": {"enabled": replicas > 1}},
+        "triggerer": component,
+        "dagProcessor": component,
+        "worker": {"resources": component["resources"]},
+        "podDisruptionBudgets": replicas > 1,
+        "spreadAcrossZones": replicas > 1,
+        **rest,
+    }
+
+
 _BY_ENVIRONMENT: dict[str, dict[str, Any]] = {
     "dev": {
         "database": {
@@ -37,6 +66,15 @@ _BY_ENVIRONMENT: dict[str, dict[str, Any]] = {
         },
         "buckets": {"logRetentionDays": 14, "forceDestroy": True},
         "protection": {"mode": "none"},
+        "airflow": _airflow(
+            1,
+            _SMALL,
+            parallelism=32,
+            pgbouncer={"enabled": False},
+            networkPolicies=False,
+            exposeConfig="True",
+            adminUser={"create": True},
+        ),
     },
     "uat": {
         "database": {
@@ -54,6 +92,15 @@ _BY_ENVIRONMENT: dict[str, dict[str, Any]] = {
         },
         "buckets": {"logRetentionDays": 30, "forceDestroy": False},
         "protection": {"mode": "retainOnDelete"},
+        "airflow": _airflow(
+            1,
+            _SMALL,
+            parallelism=64,
+            pgbouncer={"enabled": True, "replicas": 1, "maxClientConn": 500, "metadataPoolSize": 20},
+            networkPolicies=True,
+            exposeConfig="non-sensitive-only",
+            adminUser={"create": True},
+        ),
     },
     "prod": {
         "database": {
@@ -71,6 +118,15 @@ _BY_ENVIRONMENT: dict[str, dict[str, Any]] = {
         },
         "buckets": {"logRetentionDays": 365, "forceDestroy": False},
         "protection": {"mode": "protect"},
+        "airflow": _airflow(
+            2,
+            _LARGE,
+            parallelism=256,
+            pgbouncer={"enabled": True, "replicas": 2, "maxClientConn": 1000, "metadataPoolSize": 40},
+            networkPolicies=True,
+            exposeConfig="False",
+            adminUser={"create": False},
+        ),
     },
 }
 

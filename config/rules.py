@@ -5,8 +5,10 @@ Each rule returns Problems; `check_rules` runs them all so one run reports every
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
+from config.connections import POOL_PER_AIRFLOW_POD, connection_budget
 from config.errors import Problem
 from config.settings import Settings
 from config.types import bucket_name_problem
@@ -114,6 +116,136 @@ def _irsa(s: Settings) -> list[Problem]:
     return problems
 
 
+def _airflow_prod(s: Settings) -> list[Problem]:
+    if s.environment != "prod":
+        return []
+    airflow = s.airflow
+    problems = []
+    if airflow.scheduler.replicas < 2:
+        problems.append(
+            Problem("airflow.scheduler.replicas", "prod requires at least 2 (HA)", airflow.scheduler.replicas)
+        )
+    if airflow.api_server.replicas < 2:
+        problems.append(
+            Problem("airflow.apiServer.replicas", "prod requires at least 2 (HA)", airflow.api_server.replicas)
+        )
+    hpa = airflow.api_server.hpa
+    if hpa.enabled and hpa.min_replicas < 2:
+        problems.append(Problem("airflow.apiServer.hpa.minReplicas", "prod requires at least 2 (HA)", hpa.min_replicas))
+    if not airflow.pod_disruption_budgets:
+        problems.append(Problem("airflow.podDisruptionBudgets", "prod requires true", False))
+    if airflow.admin_user.create:
+        problems.append(Problem("airflow.adminUser.create", "prod requires false: no create-user job in prod", True))
+    if airflow.expose_config != "False":
+        problems.append(Problem("airflow.exposeConfig", "prod requires False", airflow.expose_config))
+    if not airflow.network_policies:
+        problems.append(Problem("airflow.networkPolicies", "prod requires true", False))
+    return problems
+
+
+def _airflow_access(s: Settings) -> list[Problem]:
+    airflow = s.airflow
+    problems = []
+    if airflow.network_policies and not airflow.api_ingress_cidrs:
+        problems.append(
+            Problem(
+                "airflow.apiIngressCidrs",
+                "required when networkPolicies is true: the load balancer's subnets, or the API server is unreachable",
+                [],
+            )
+        )
+    hpa = airflow.api_server.hpa
+    if hpa.enabled and not hpa.min_replicas <= airflow.api_server.replicas <= hpa.max_replicas:
+        problems.append(
+            Problem(
+                "airflow.apiServer.replicas",
+                f"must lie within apiServer.hpa minReplicas..maxReplicas ({hpa.min_replicas}..{hpa.max_replicas})",
+                airflow.api_server.replicas,
+            )
+        )
+    return problems
+
+
+def _dag_source(s: Settings) -> list[Problem]:
+    dags = s.dags
+    if dags.source != "gitSync":
+        if dags.git_sync is not None:
+            return [Problem("dags.gitSync", "only allowed with dags.source gitSync", "(set)")]
+        return []
+    git = dags.git_sync
+    if git is None:
+        return [Problem("dags.gitSync", "required when dags.source is gitSync (repo, auth, ...)")]
+    problems = []
+    if git.auth == "ssh":
+        if not re.fullmatch(r"(ssh://[^\s]+|[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:[^\s]+)", git.repo):
+            problems.append(Problem("dags.gitSync.repo", "auth ssh needs git@host:org/repo.git or ssh://...", git.repo))
+        if not git.known_hosts:
+            problems.append(
+                Problem("dags.gitSync.knownHosts", "required with auth ssh: host-key checking stays on (ssh-keyscan)")
+            )
+    else:
+        if not git.repo.startswith("https://"):
+            problems.append(Problem("dags.gitSync.repo", "auth https needs an https:// URL", git.repo))
+        if not git.username:
+            problems.append(Problem("dags.gitSync.username", "required with auth https"))
+    return problems
+
+
+def _connections(s: Settings) -> list[Problem]:
+    budget = connection_budget(s)
+    demand = (
+        f"parallelism {budget.parallelism} + {budget.airflow_pods} Airflow pods x {POOL_PER_AIRFLOW_POD} "
+        f"= {budget.client_connections} connections"
+    )
+    capacity = (
+        f"{s.database.instance_class} allows {budget.usable_connections} "
+        f"(90% of max_connections {budget.max_connections})"
+    )
+    pgbouncer = s.airflow.pgbouncer
+    if not pgbouncer.enabled:
+        if budget.client_connections > budget.usable_connections:
+            return [
+                Problem(
+                    "airflow.parallelism",
+                    f"needs {demand} but {capacity}; enable airflow.pgbouncer, pick a larger "
+                    "database.instanceClass or lower the parallelism",
+                    budget.parallelism,
+                )
+            ]
+        return []
+    problems = []
+    if pgbouncer.max_client_conn * pgbouncer.replicas < budget.client_connections:
+        problems.append(
+            Problem(
+                "airflow.pgbouncer.maxClientConn",
+                f"{pgbouncer.replicas} PgBouncer pod(s) x {pgbouncer.max_client_conn} cannot accept {demand}",
+                pgbouncer.max_client_conn,
+            )
+        )
+    server_side = pgbouncer.metadata_pool_size * pgbouncer.replicas
+    if server_side > budget.usable_connections:
+        problems.append(
+            Problem(
+                "airflow.pgbouncer.metadataPoolSize",
+                f"{pgbouncer.replicas} PgBouncer pod(s) x {pgbouncer.metadata_pool_size} = {server_side} "
+                f"server connections but {capacity}",
+                pgbouncer.metadata_pool_size,
+            )
+        )
+    return problems
+
+
+def check_secrets(settings: Settings, present: frozenset[str]) -> list[Problem]:
+    """Secrets the chosen features need must be set (with --secret)."""
+    git = settings.dags.git_sync
+    if settings.dags.source != "gitSync" or git is None:
+        return []
+    needed = "gitSshPrivateKey" if git.auth == "ssh" else "gitHttpsToken"
+    if needed not in present:
+        return [Problem(needed, f"required for dags.gitSync auth {git.auth}: pulumi config set --secret {needed}")]
+    return []
+
+
 RULES: tuple[Callable[[Settings], list[Problem]], ...] = (
     _prod_invariants,
     _storage,
@@ -121,6 +253,10 @@ RULES: tuple[Callable[[Settings], list[Problem]], ...] = (
     _regions,
     _cluster,
     _irsa,
+    _airflow_prod,
+    _airflow_access,
+    _dag_source,
+    _connections,
 )
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from config.airflow_models import AirflowConfig, DagsConfig
 from config.models import (
-    AirflowConfig,
     BucketsConfig,
     ClusterConfig,
-    DagsConfig,
     DatabaseConfig,
     EncryptionConfig,
     Environment,
@@ -35,7 +34,7 @@ class Settings(Model):
     database: DatabaseConfig = Field(description="RDS PostgreSQL metadata DB")
     buckets: BucketsConfig = Field(description="DAG and log buckets")
     protection: ProtectionConfig = Field(description="protection of stateful resources")
-    airflow: AirflowConfig = Field(default_factory=AirflowConfig, description="Airflow release identity")
+    airflow: AirflowConfig = Field(description="Airflow release: version, sizing, HA, access")
     irsa: IrsaConfig = Field(default_factory=IrsaConfig, description="Airflow IAM roles")
     dags: DagsConfig = Field(description="DAG delivery")
 

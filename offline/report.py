@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import yaml
+
 from offline.engine import Inventory, Registration, is_secret_value
 
 MASK = "[secret]"
@@ -74,6 +76,14 @@ def _flags(resource: Registration) -> str:
     return f"  [{', '.join(flags)}]" if flags else ""
 
 
+def _setting_lines(key: str, value: Any) -> list[str]:
+    """One line per setting; Helm values in full, as YAML."""
+    if key == "values" and isinstance(value, dict):
+        block = yaml.safe_dump(value, sort_keys=True, default_flow_style=False, width=200)
+        return [f"      {key}:"] + [f"        {line}" for line in block.splitlines()]
+    return [f"      {key}: {_setting(value)}"]
+
+
 def _setting(value: Any) -> str:
     if isinstance(value, str) and value.startswith("{") and '"Statement"' in value:
         value = json.loads(value)
@@ -96,7 +106,7 @@ def render_text(stack: str, inventory: Inventory) -> str:
             inputs = mask(resource.inputs)
             for key in KEY_SETTINGS.get(resource.type, ()):
                 if key in inputs and inputs[key] not in (None, [], {}):
-                    lines.append(f"      {key}: {_setting(inputs[key])}")
+                    lines.extend(_setting_lines(key, inputs[key]))
         lines.append("")
     lines.append("== stack outputs")
     for name in sorted(inventory.outputs):

@@ -1,0 +1,364 @@
+"""Helm values for the official Airflow chart: a pure function of settings and wiring.
+
+No Pulumi resources in here: tests call `airflow_values` directly and validate the result
+against the chart's own values.schema.json. Chart facts behind each key are summarised in
+the README ("How the Helm values are wired").
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from config.airflow_models import ComponentConfig, Resources
+from config.naming import (
+    SecretNames,
+    Workload,
+    chart_fullname,
+    dag_reading_workloads,
+    secret_names,
+    service_account,
+    ui_workload,
+)
+from config.settings import Settings
+
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+AIRFLOW_UID = 50000
+AIRFLOW_HOME = "/opt/airflow"
+DAGS_FOLDER = f"{AIRFLOW_HOME}/dags"
+LOGS_CONNECTION_ID = "aws_task_logs"
+API_PORT = 8080
+STATSD_SCRAPE_PORT = 9102
+NOBODY_UID = 65534
+GIT_SYNC_UID = 65533
+ADMIN_PASSWORD_DIR = f"{AIRFLOW_HOME}/secrets/admin"
+S3_DAGS_VOLUME = "dags-s3"
+
+POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": AIRFLOW_UID,
+    "runAsGroup": 0,
+    "fsGroup": 0,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+    "runAsNonRoot": True,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+SIDECAR_RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "250m", "memory": "256Mi"}}
+
+
+@dataclass(frozen=True)
+class ReleaseWiring:
+    """Values that come from other components (resolved Outputs)."""
+
+    role_arns: Mapping[Workload, str]
+    dag_bucket: str
+    log_bucket: str
+
+
+def _hardened(pod: Mapping[str, Any] | None = POD_SECURITY) -> dict[str, Any]:
+    contexts: dict[str, Any] = {"container": dict(CONTAINER_SECURITY)}
+    if pod is not None:
+        contexts["pod"] = dict(pod)
+    return {"securityContexts": contexts}
+
+
+def _container_only() -> dict[str, Any]:
+    return _hardened(pod=None)
+
+
+def _resources(resources: Resources) -> dict[str, Any]:
+    return resources.model_dump(mode="json")
+
+
+def _service_account(settings: Settings, wiring: ReleaseWiring, workload: Workload) -> dict[str, Any]:
+    account = service_account(settings, workload)
+    return {"create": True, "name": account.name, "annotations": {IRSA_ANNOTATION: wiring.role_arns[workload]}}
+
+
+def _spread(settings: Settings, workload: Workload) -> list[dict[str, Any]]:
+    if not settings.airflow.spread_across_zones:
+        return []
+    labels = {"tier": "airflow", "component": workload.value, "release": settings.airflow.release_name}
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": labels},
+        }
+    ]
+
+
+def _pdb(settings: Settings) -> dict[str, Any]:
+    return {"enabled": settings.airflow.pod_disruption_budgets, "config": {"maxUnavailable": 1}}
+
+
+def _component(
+    settings: Settings, wiring: ReleaseWiring, workload: Workload, sizing: ComponentConfig
+) -> dict[str, Any]:
+    """Replicas, resources, IRSA service account, PDB, zone spread and security contexts."""
+    section = {
+        "replicas": sizing.replicas,
+        "resources": _resources(sizing.resources),
+        "serviceAccount": _service_account(settings, wiring, workload),
+        "podDisruptionBudget": _pdb(settings),
+        "topologySpreadConstraints": _spread(settings, workload),
+        "waitForMigrations": _container_only(),
+        **_hardened(),
+    }
+    return section
+
+
+def _s3_sync_containers(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(init container, sidecar) copying s3://<DAG bucket>/<prefix> into the DAGs folder."""
+    sync = settings.dags.s3_sync
+    source = f"s3://{settings.dag_bucket_name}/{settings.dags.s3_prefix}"
+    command = (
+        f"aws s3 sync {shlex.quote(source)} {DAGS_FOLDER} --delete --only-show-errors --region {settings.aws_region}"
+    )
+    base = {
+        "image": sync.image,
+        "env": [{"name": "HOME", "value": "/tmp"}, {"name": "AWS_REGION", "value": settings.aws_region}],
+        "resources": SIDECAR_RESOURCES,
+        "securityContext": {**CONTAINER_SECURITY, "runAsUser": AIRFLOW_UID, "runAsGroup": 0},
+        "volumeMounts": [{"name": S3_DAGS_VOLUME, "mountPath": DAGS_FOLDER}],
+    }
+    init = {**base, "name": "s3-dag-sync-init", "command": ["/bin/sh", "-c", f"exec {command}"]}
+    loop = f"while true; do {command} || echo 'DAG sync failed' >&2; sleep {sync.interval_seconds}; done"
+    sidecar = {**base, "name": "s3-dag-sync", "command": ["/bin/sh", "-c", loop]}
+    return init, sidecar
+
+
+def _dag_delivery(settings: Settings, values: dict[str, Any]) -> None:
+    """Wire DAGs into every component that reads DAG files (git-sync or S3 sync)."""
+    names = secret_names(settings)
+    if settings.dags.source == "gitSync":
+        git = settings.dags.git_sync
+        assert git is not None  # guaranteed by config rules
+        git_values: dict[str, Any] = {
+            "enabled": True,
+            "repo": git.repo,
+            "branch": git.ref,
+            "ref": git.ref,
+            "rev": "HEAD",
+            "depth": 1,
+            "subPath": git.sub_path,
+            "period": f"{git.period_seconds}s",
+            "maxFailures": 3,
+            "resources": SIDECAR_RESOURCES,
+            "securityContexts": {"container": {**CONTAINER_SECURITY, "runAsUser": GIT_SYNC_UID}},
+        }
+        if git.auth == "ssh":
+            git_values.update(sshKeySecret=names.git_ssh_key, knownHosts=git.known_hosts or "")
+        else:
+            git_values["credentialsSecret"] = names.git_credentials
+        values["dags"] = {"mountPath": DAGS_FOLDER, "persistence": {"enabled": False}, "gitSync": git_values}
+        return
+
+    init, sidecar = _s3_sync_containers(settings)
+    volume = {"name": S3_DAGS_VOLUME, "emptyDir": {"sizeLimit": "2Gi"}}
+    mount = {"name": S3_DAGS_VOLUME, "mountPath": DAGS_FOLDER, "readOnly": True}
+    values["dags"] = {"mountPath": DAGS_FOLDER, "persistence": {"enabled": False}, "gitSync": {"enabled": False}}
+    values["config"]["core"]["dags_folder"] = DAGS_FOLDER
+    for workload in dag_reading_workloads(settings):
+        section = values[workload.values_key]
+        section["extraInitContainers"] = [init]
+        section["extraVolumes"] = [volume]
+        section["extraVolumeMounts"] = [mount]
+        if workload is not Workload.WORKER:
+            section["extraContainers"] = [sidecar]
+
+
+def _airflow_config(settings: Settings, wiring: ReleaseWiring) -> dict[str, dict[str, Any]]:
+    """`config:` sections rendered into airflow.cfg (scalar values only)."""
+    airflow = settings.airflow
+    ui_section = "api" if airflow.major >= 3 else "webserver"
+    return {
+        "core": {"parallelism": airflow.parallelism, "load_examples": "False"},
+        "logging": {
+            "remote_logging": "True",
+            "remote_base_log_folder": f"s3://{wiring.log_bucket}/{airflow.log_prefix}",
+            "remote_log_conn_id": LOGS_CONNECTION_ID,
+            "encrypt_s3_logs": "False",
+            "delete_local_logs": "True",
+        },
+        ui_section: {"expose_config": airflow.expose_config},
+        "kubernetes_executor": {"delete_worker_pods": "True", "delete_worker_pods_on_failure": "False"},
+    }
+
+
+def _logs_connection(settings: Settings) -> dict[str, str]:
+    """An AWS connection with no keys: IRSA supplies the credentials."""
+    extra = {"region_name": settings.aws_region}
+    return {
+        "name": f"AIRFLOW_CONN_{LOGS_CONNECTION_ID.upper()}",
+        "value": json.dumps({"conn_type": "aws", "extra": extra}, sort_keys=True),
+    }
+
+
+def _create_user_job(settings: Settings, names: SecretNames) -> dict[str, Any]:
+    admin = settings.airflow.admin_user
+    job: dict[str, Any] = {"enabled": admin.create, "useHelmHooks": False, "applyCustomEnv": False, **_hardened()}
+    if not admin.create:
+        return job
+    command = " ".join(
+        [
+            "exec airflow users create --role Admin",
+            f"--username {shlex.quote(admin.username)}",
+            f"--email {shlex.quote(admin.email)}",
+            f"--firstname {shlex.quote(admin.first_name)}",
+            f"--lastname {shlex.quote(admin.last_name)}",
+            f'--password "$(cat {ADMIN_PASSWORD_DIR}/password)"',
+        ]
+    )
+    job.update(
+        defaultUser={
+            "role": "Admin",
+            "username": admin.username,
+            "email": admin.email,
+            "firstName": admin.first_name,
+            "lastName": admin.last_name,
+            "password": "",
+        },
+        args=["bash", "-c", command],
+        extraVolumes=[{"name": "admin-password", "secret": {"secretName": names.admin_password}}],
+        extraVolumeMounts=[{"name": "admin-password", "mountPath": ADMIN_PASSWORD_DIR, "readOnly": True}],
+    )
+    return job
+
+
+def _pgbouncer(settings: Settings, names: SecretNames) -> dict[str, Any]:
+    pgbouncer = settings.airflow.pgbouncer
+    if not pgbouncer.enabled:
+        return {"enabled": False}
+    nobody = {**POD_SECURITY, "runAsUser": NOBODY_UID}
+    return {
+        "enabled": True,
+        "replicas": pgbouncer.replicas,
+        "maxClientConn": pgbouncer.max_client_conn,
+        "metadataPoolSize": pgbouncer.metadata_pool_size,
+        "sslmode": "require",
+        "configSecretName": names.pgbouncer_config,
+        "podDisruptionBudget": {"enabled": pgbouncer.replicas > 1, "config": {"maxUnavailable": 1}},
+        "resources": SIDECAR_RESOURCES,
+        "metricsExporterSidecar": {
+            "statsSecretName": names.pgbouncer_stats,
+            "statsSecretKey": "connection",
+            "resources": SIDECAR_RESOURCES,
+            **_container_only(),
+        },
+        **_hardened(nobody),
+    }
+
+
+def _ui_access(settings: Settings) -> dict[str, Any]:
+    """HPA, PDB and network-policy ingress of the API server (webserver on Airflow 2)."""
+    airflow = settings.airflow
+    hpa = airflow.api_server.hpa
+    peers: list[dict[str, Any]] = [{"ipBlock": {"cidr": cidr}} for cidr in airflow.api_ingress_cidrs]
+    # Airflow's own pods (task pods call the Execution API); an empty list would deny all.
+    peers.append({"podSelector": {"matchLabels": {"tier": "airflow", "release": airflow.release_name}}})
+    return {
+        "hpa": {
+            "enabled": hpa.enabled,
+            "minReplicaCount": hpa.min_replicas,
+            "maxReplicaCount": hpa.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": hpa.target_cpu_percent},
+                    },
+                }
+            ],
+        },
+        "networkPolicy": {"ingress": {"from": peers, "ports": [{"port": API_PORT}]}},
+    }
+
+
+def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
+    """The complete values document for one stack."""
+    airflow = settings.airflow
+    names = secret_names(settings)
+    ui = ui_workload(settings)
+    image = {"repository": airflow.image.repository, "tag": airflow.image_tag, "pullPolicy": "IfNotPresent"}
+
+    values: dict[str, Any] = {
+        "fullnameOverride": chart_fullname(settings),
+        "airflowVersion": airflow.version,
+        "defaultAirflowRepository": airflow.image.repository,
+        "defaultAirflowTag": airflow.image_tag,
+        "images": {"airflow": image, "pod_template": {k: image[k] for k in ("repository", "tag", "pullPolicy")}},
+        "executor": "KubernetesExecutor",
+        "postgresql": {"enabled": False},
+        "redis": {"enabled": False},
+        "data": {"metadataSecretName": names.metadata},
+        "fernetKeySecretName": names.fernet_key,
+        "env": [_logs_connection(settings)],
+        "config": _airflow_config(settings, wiring),
+        "securityContexts": {"pod": dict(POD_SECURITY), "containers": dict(CONTAINER_SECURITY)},
+        "logs": {"persistence": {"enabled": False}},
+        "networkPolicies": {"enabled": airflow.network_policies},
+        "migrateDatabaseJob": {"useHelmHooks": False, "applyCustomEnv": False, **_hardened()},
+        "createUserJob": _create_user_job(settings, names),
+        "scheduler": {
+            **_component(settings, wiring, Workload.SCHEDULER, airflow.scheduler),
+            "logGroomerSidecar": _container_only(),
+        },
+        "triggerer": {
+            **_component(settings, wiring, Workload.TRIGGERER, airflow.triggerer),
+            "persistence": {"enabled": False},
+            "logGroomerSidecar": _container_only(),
+        },
+        "workers": {
+            "resources": _resources(airflow.worker.resources),
+            "serviceAccount": _service_account(settings, wiring, Workload.WORKER),
+            "kubernetes": _hardened(),
+            "waitForMigrations": _container_only(),
+            "logGroomerSidecar": _container_only(),
+            **_hardened(),
+        },
+        "statsd": {
+            "enabled": True,
+            "service": {"extraAnnotations": _scrape_annotations(settings)},
+            **_hardened({**POD_SECURITY, "runAsUser": NOBODY_UID}),
+        },
+        "pgbouncer": _pgbouncer(settings, names),
+        "cleanup": {"enabled": True, **_hardened()},
+        "databaseCleanup": _hardened(),
+        ui.values_key: {**_component(settings, wiring, ui, airflow.api_server), **_ui_access(settings)},
+    }
+    if airflow.major >= 3:
+        values["apiSecretKeySecretName"] = names.api_secret_key
+        values["jwtSecretName"] = names.jwt_secret
+        values["dagProcessor"] = {
+            **_component(settings, wiring, Workload.DAG_PROCESSOR, airflow.dag_processor),
+            "enabled": True,
+            "logGroomerSidecar": _container_only(),
+        }
+        values["apiServer"]["allowPodLogReading"] = True
+        values["webserver"] = {"allowPodLogReading": True}
+    else:
+        values["webserverSecretKeySecretName"] = names.webserver_secret_key
+        values["webserver"]["allowPodLogReading"] = True
+        values["dagProcessor"] = {"enabled": False}
+    _dag_delivery(settings, values)
+    return values
+
+
+def _scrape_annotations(settings: Settings) -> dict[str, str]:
+    if not settings.airflow.metrics.scrape_annotations:
+        return {}
+    return {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(STATSD_SCRAPE_PORT),
+        "prometheus.io/path": "/metrics",
+    }

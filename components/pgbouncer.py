@@ -1,0 +1,41 @@
+"""PgBouncer configuration the chart mounts from our own Secret (so no password sits in Helm values)."""
+
+from __future__ import annotations
+
+from config.naming import chart_fullname
+from config.settings import Settings
+
+PGBOUNCER_PORT = 6543
+
+
+def pgbouncer_ini(settings: Settings, db_name: str, db_host: str, db_port: int, db_user: str) -> str:
+    """pgbouncer.ini: one pooled database `<fullname>-metadata`, TLS required towards RDS."""
+    pgbouncer = settings.airflow.pgbouncer
+    alias = f"{chart_fullname(settings)}-metadata"
+    lines = [
+        "[databases]",
+        f"{alias} = host={db_host} dbname={db_name} port={int(db_port)} pool_size={pgbouncer.metadata_pool_size}",
+        "",
+        "[pgbouncer]",
+        "pool_mode = transaction",
+        f"listen_port = {PGBOUNCER_PORT}",
+        "listen_addr = *",
+        "auth_type = scram-sha-256",
+        "auth_file = /etc/pgbouncer/users.txt",
+        f"stats_users = {db_user}",
+        "ignore_startup_parameters = extra_float_digits",
+        f"max_client_conn = {pgbouncer.max_client_conn}",
+        "verbose = 0",
+        "log_disconnections = 0",
+        "log_connections = 0",
+        "server_tls_sslmode = require",
+        "server_tls_ciphers = normal",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def pgbouncer_users(db_user: str, password: str) -> str:
+    """users.txt: the one user PgBouncer authenticates clients as (and logs in to RDS with)."""
+    escaped = password.replace('"', '""')
+    return f'"{db_user}" "{escaped}"\n'
