@@ -7,6 +7,7 @@ the README ("How the Helm values are wired").
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 from collections.abc import Mapping
@@ -31,7 +32,6 @@ AIRFLOW_HOME = "/opt/airflow"
 DAGS_FOLDER = f"{AIRFLOW_HOME}/dags"
 LOGS_CONNECTION_ID = "aws_task_logs"
 API_PORT = 8080
-STATSD_SCRAPE_PORT = 9102
 NOBODY_UID = 65534
 GIT_SYNC_UID = 65533
 ADMIN_PASSWORD_DIR = f"{AIRFLOW_HOME}/secrets/admin"
@@ -234,6 +234,24 @@ def _create_user_job(settings: Settings, names: SecretNames) -> dict[str, Any]:
     return job
 
 
+def _prometheus_peers(settings: Settings) -> list[dict[str, Any]]:
+    """Network-policy peers that may scrape statsd and PgBouncer metrics."""
+    namespace = settings.airflow.metrics.prometheus_namespace
+    if not namespace:
+        return []
+    return [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}]
+
+
+def pgbouncer_settings_checksum(settings: Settings) -> str:
+    """Hash of the PgBouncer settings we render into our own config Secret.
+
+    The chart mounts that Secret with subPath and only checksums the Secret it renders
+    itself, so without this annotation a pool-size change would never roll PgBouncer.
+    """
+    pgbouncer = settings.airflow.pgbouncer.model_dump(mode="json")
+    return hashlib.sha256(json.dumps(pgbouncer, sort_keys=True).encode()).hexdigest()
+
+
 def _pgbouncer(settings: Settings, names: SecretNames) -> dict[str, Any]:
     pgbouncer = settings.airflow.pgbouncer
     if not pgbouncer.enabled:
@@ -246,6 +264,8 @@ def _pgbouncer(settings: Settings, names: SecretNames) -> dict[str, Any]:
         "metadataPoolSize": pgbouncer.metadata_pool_size,
         "sslmode": "require",
         "configSecretName": names.pgbouncer_config,
+        "podAnnotations": {"checksum/pgbouncer-settings": pgbouncer_settings_checksum(settings)},
+        "extraNetworkPolicies": _prometheus_peers(settings),
         "podDisruptionBudget": {"enabled": pgbouncer.replicas > 1, "config": {"maxUnavailable": 1}},
         "resources": SIDECAR_RESOURCES,
         "metricsExporterSidecar": {
@@ -328,7 +348,7 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
         },
         "statsd": {
             "enabled": True,
-            "service": {"extraAnnotations": _scrape_annotations(settings)},
+            "extraNetworkPolicies": _prometheus_peers(settings),
             **_hardened({**POD_SECURITY, "runAsUser": NOBODY_UID}),
         },
         "pgbouncer": _pgbouncer(settings, names),
@@ -352,13 +372,3 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
         values["dagProcessor"] = {"enabled": False}
     _dag_delivery(settings, values)
     return values
-
-
-def _scrape_annotations(settings: Settings) -> dict[str, str]:
-    if not settings.airflow.metrics.scrape_annotations:
-        return {}
-    return {
-        "prometheus.io/scrape": "true",
-        "prometheus.io/port": str(STATSD_SCRAPE_PORT),
-        "prometheus.io/path": "/metrics",
-    }

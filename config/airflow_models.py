@@ -101,10 +101,16 @@ class AdminUserConfig(Model):
 
 
 class MetricsConfig(Model):
-    """How Prometheus finds the statsd exporter."""
+    """How Prometheus finds the statsd exporter.
 
-    scrape_annotations: bool = Field(default=True, description="prometheus.io/* annotations on the statsd Service")
-    service_monitor: bool = Field(default=False, description="create a ServiceMonitor (needs Prometheus Operator)")
+    The chart always puts prometheus.io/scrape annotations on the statsd Service (adding
+    them again would duplicate YAML keys), so the choice here is a ServiceMonitor or not.
+    """
+
+    service_monitor: bool = Field(default=False, description="create a ServiceMonitor (needs Prometheus Operator CRDs)")
+    prometheus_namespace: DnsLabel | None = Field(
+        default=None, description="namespace of Prometheus, admitted to statsd/PgBouncer metrics by network policy"
+    )
 
 
 class HelmConfig(Model):

@@ -1,0 +1,198 @@
+"""AirflowRelease under the offline engine: the Release inputs, the Secrets, and the wires between them."""
+
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from components.airflow_values import IRSA_ANNOTATION
+from config.naming import Workload, secret_names, service_account
+from offline import run_stack
+from offline.engine import Inventory, is_secret_value, unwrap
+from tests.conftest import STACKS, stack_inventory, stack_settings
+from tests.values_support import GIT_HTTPS, GIT_SSH
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+SECRET = "kubernetes:core/v1:Secret"
+
+
+def release_inputs(inventory: Inventory) -> dict:
+    return unwrap(inventory.one(RELEASE).inputs)
+
+
+def secrets_by_name(inventory: Inventory) -> dict[str, dict]:
+    return {r.inputs["metadata"]["name"]: r.inputs for r in inventory.of_type(SECRET)}
+
+
+def secret_value(inventory: Inventory, name: str, key: str) -> str:
+    data = secrets_by_name(inventory)[name]["stringData"]
+    return unwrap(data)[key]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_release_installs_the_pinned_official_chart_atomically(stack):
+    inputs = release_inputs(stack_inventory(stack))
+    assert inputs["chart"] == "airflow"
+    assert inputs["version"] == "1.19.0"
+    assert inputs["repositoryOpts"] == {"repo": "https://airflow.apache.org"}
+    assert inputs["name"] == "airflow"
+    assert inputs["namespace"] == f"airflow-{stack}"
+    assert inputs["atomic"] is True and inputs["cleanupOnFail"] is True
+    assert inputs["timeout"] == 900 and inputs["maxHistory"] == 10
+    assert inputs.get("createNamespace") in (None, False)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_release_and_secrets_go_through_the_clusters_kubernetes_provider(stack):
+    inventory = stack_inventory(stack)
+    for resource in [inventory.one(RELEASE), *inventory.of_type(SECRET), inventory.one("kubernetes:core/v1:Namespace")]:
+        assert "pulumi:providers:kubernetes::cluster-k8s::" in resource.provider
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_secret_value_is_a_pulumi_secret(stack):
+    inventory = stack_inventory(stack)
+    assert inventory.of_type(SECRET)
+    for resource in inventory.of_type(SECRET):
+        data = resource.inputs["stringData"]
+        assert is_secret_value(data) or all(is_secret_value(v) for v in data.values()), resource.name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_secret_the_values_reference_is_created(stack):
+    inventory = stack_inventory(stack)
+    values = release_inputs(inventory)["values"]
+    created = set(secrets_by_name(inventory))
+    referenced = {values["fernetKeySecretName"], values["data"]["metadataSecretName"]}
+    referenced |= {values["apiSecretKeySecretName"], values["jwtSecretName"]}
+    if values["pgbouncer"]["enabled"]:
+        referenced |= {
+            values["pgbouncer"]["configSecretName"],
+            values["pgbouncer"]["metricsExporterSidecar"]["statsSecretName"],
+        }
+    if values["createUserJob"]["enabled"]:
+        referenced.add(values["createUserJob"]["extraVolumes"][0]["secret"]["secretName"])
+    assert referenced <= created
+
+
+def test_fernet_key_is_a_valid_fernet_key():
+    inventory = stack_inventory("dev")
+    key = secret_value(inventory, secret_names(stack_settings("dev")).fernet_key, "fernet-key")
+    assert len(key) == 44 and key.endswith("=")
+    assert len(base64.urlsafe_b64decode(key)) == 32
+    assert not set(key) & set("+/")
+
+
+def test_generated_secrets_come_from_pulumi_random_without_keepers():
+    inventory = stack_inventory("prod")
+    (fernet,) = inventory.of_type("random:index/randomBytes:RandomBytes")
+    assert fernet.inputs["length"] == 32 and "keepers" not in fernet.inputs
+    passwords = {r.name for r in inventory.of_type("random:index/randomPassword:RandomPassword")}
+    assert {"airflow-api-secret-key", "airflow-jwt-secret"} <= passwords
+    assert "airflow-admin-password" not in passwords  # no admin user in prod
+
+
+def test_without_pgbouncer_airflow_connects_to_rds_over_tls_with_encoded_credentials():
+    inventory = stack_inventory("dev")
+    uri = urlparse(secret_value(inventory, secret_names(stack_settings("dev")).metadata, "connection"))
+    rds = unwrap(inventory.one("aws:rds/instance:Instance").inputs)
+    password = rds["password"]
+    assert uri.scheme == "postgresql"
+    assert uri.hostname == inventory.outputs["dbEndpoint"]
+    assert uri.port == 5432 and uri.path == "/airflow"
+    assert uri.query == "sslmode=require"
+    assert unquote(uri.password) == password and unquote(uri.username) == rds["username"]
+
+
+def test_with_pgbouncer_airflow_connects_to_pgbouncer_which_requires_tls_to_rds():
+    inventory = stack_inventory("prod")
+    names = secret_names(stack_settings("prod"))
+    uri = urlparse(secret_value(inventory, names.metadata, "connection"))
+    assert (uri.hostname, uri.port, uri.path) == ("airflow-pgbouncer.airflow-prod", 6543, "/airflow-metadata")
+    ini = secret_value(inventory, names.pgbouncer_config, "pgbouncer.ini")
+    assert f"airflow-metadata = host={inventory.outputs['dbEndpoint']} dbname=airflow port=5432 pool_size=40" in ini
+    assert "server_tls_sslmode = require" in ini
+    assert "max_client_conn = 1000" in ini and "listen_port = 6543" in ini
+    users = secret_value(inventory, names.pgbouncer_config, "users.txt")
+    assert users.startswith('"airflow_admin" "')
+    stats = urlparse(secret_value(inventory, names.pgbouncer_stats, "connection"))
+    assert (stats.hostname, stats.port, stats.path) == ("127.0.0.1", 6543, "/pgbouncer")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_service_accounts_carry_the_arn_of_the_role_whose_trust_names_them(stack):
+    """The IRSA wire end to end: values SA name -> role trust `sub`, role ARN -> SA annotation."""
+    inventory = stack_inventory(stack)
+    settings = stack_settings(stack)
+    values = release_inputs(inventory)["values"]
+    roles = {r.inputs["name"]: r.inputs for r in inventory.of_type("aws:iam/role:Role")}
+    arns = inventory.outputs["roleArns"]
+    for workload in (
+        Workload.SCHEDULER,
+        Workload.API_SERVER,
+        Workload.WORKER,
+        Workload.TRIGGERER,
+        Workload.DAG_PROCESSOR,
+    ):
+        account = values[workload.values_key]["serviceAccount"]
+        assert account["annotations"][IRSA_ANNOTATION] == arns[workload.value]
+        role = roles[f"etl-airflow-{stack}-{workload.value}"]
+        (statement,) = json.loads(role["assumeRolePolicy"])["Statement"]
+        subjects = [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")]
+        assert subjects == [f"system:serviceaccount:{settings.namespace}:{account['name']}"]
+        assert account["name"] == service_account(settings, workload).name
+
+
+def test_git_sync_ssh_key_goes_into_a_secret_with_the_key_the_chart_expects():
+    inventory = run_stack("prod", GIT_SSH)
+    names = secret_names(stack_settings("prod", GIT_SSH))
+    key = secret_value(inventory, names.git_ssh_key, "gitSshKey")
+    assert key.startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
+    assert release_inputs(inventory)["values"]["dags"]["gitSync"]["sshKeySecret"] == names.git_ssh_key
+    assert "gitSshKey" not in json.dumps(release_inputs(inventory)["values"])
+
+
+def test_git_sync_https_token_secret_has_all_four_keys_the_chart_reads():
+    inventory = run_stack("dev", GIT_HTTPS)
+    names = secret_names(stack_settings("dev", GIT_HTTPS))
+    data = unwrap(secrets_by_name(inventory)[names.git_credentials]["stringData"])
+    assert set(data) == {"GIT_SYNC_USERNAME", "GITSYNC_USERNAME", "GIT_SYNC_PASSWORD", "GITSYNC_PASSWORD"}
+    assert data["GITSYNC_USERNAME"] == "dag-bot" and data["GITSYNC_PASSWORD"] == "offline-fake-token"
+
+
+def test_release_outputs_name_the_api_service_for_the_load_balancer():
+    inventory = stack_inventory("prod")
+    outputs = inventory.outputs
+    assert outputs["namespace"] == "airflow-prod"
+    assert outputs["releaseName"] == "airflow"
+    assert outputs["apiServiceName"] == "airflow-api-server"
+    assert outputs["apiServicePort"] == 8080
+
+
+@pytest.mark.parametrize(("stack", "has_admin"), [("dev", True), ("uat", True), ("prod", False)])
+def test_admin_password_is_exported_only_as_a_secret(stack, has_admin):
+    inventory = stack_inventory(stack)
+    assert ("adminPassword" in inventory.outputs) is has_admin
+    if has_admin:
+        assert "adminPassword" in inventory.secret_outputs
+
+
+def test_namespace_enforces_baseline_pod_security():
+    namespace = stack_inventory("uat").one("kubernetes:core/v1:Namespace").inputs["metadata"]
+    assert namespace["name"] == "airflow-uat"
+    assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+
+
+def test_service_monitor_is_created_only_when_asked_for():
+    assert not stack_inventory("prod").of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
+    import yaml
+
+    from offline import REPO
+
+    own = yaml.safe_load((REPO / "Pulumi.prod.yaml").read_text())["config"]["airflow-platform:airflow"]
+    inventory = run_stack("prod", {"airflow-platform:airflow": {**own, "metrics": {"serviceMonitor": True}}})
+    (monitor,) = inventory.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
+    assert monitor.inputs["spec"]["endpoints"][0]["port"] == "statsd-scrape"

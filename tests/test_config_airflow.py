@@ -1,0 +1,138 @@
+"""Config rules of the Airflow release: prod HA, access, DAG delivery, secrets and the connection budget."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import ConfigError
+from config.connections import connection_budget
+from tests.conftest import stack_settings
+from tests.values_support import GIT_HTTPS, GIT_SSH, P, airflow_override
+
+
+def problems(stack: str, overrides: dict) -> str:
+    with pytest.raises(ConfigError) as caught:
+        stack_settings(stack, overrides)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("fields", "key", "given"),
+    [
+        ({"scheduler": {"replicas": 1}}, "airflow.scheduler.replicas", "given 1"),
+        ({"apiServer": {"replicas": 1, "hpa": {"enabled": False}}}, "airflow.apiServer.replicas", "given 1"),
+        ({"apiServer": {"hpa": {"enabled": True, "minReplicas": 1}}}, "airflow.apiServer.hpa.minReplicas", "given 1"),
+        ({"podDisruptionBudgets": False}, "airflow.podDisruptionBudgets", "given false"),
+        ({"adminUser": {"create": True}}, "airflow.adminUser.create", "given true"),
+        ({"exposeConfig": "True"}, "airflow.exposeConfig", 'given "True"'),
+        ({"networkPolicies": False}, "airflow.networkPolicies", "given false"),
+    ],
+)
+def test_prod_invariants_of_the_release_are_rules(fields, key, given):
+    message = problems("prod", airflow_override("prod", **fields))
+    line = next(line for line in message.splitlines() if f"{P}{key}:" in line)
+    assert given in line and "prod requires" in line
+
+
+def test_the_same_settings_are_fine_outside_prod():
+    settings = stack_settings("uat", airflow_override("uat", exposeConfig="True", adminUser={"create": True}))
+    assert settings.airflow.scheduler.replicas == 1
+
+
+def test_network_policies_need_the_load_balancer_cidrs():
+    message = problems("uat", {P + "airflow": {"networkPolicies": True}})
+    assert f"{P}airflow.apiIngressCidrs: given []" in message
+
+
+def test_api_server_replicas_must_lie_within_the_hpa_bounds():
+    message = problems("prod", airflow_override("prod", apiServer={"replicas": 7}))
+    assert (
+        f"{P}airflow.apiServer.replicas: given 7; must lie within apiServer.hpa minReplicas..maxReplicas (2..5)"
+        in message
+    )
+
+
+def test_a_database_that_cannot_hold_the_parallelism_is_rejected_with_the_numbers():
+    overrides = {P + "airflow": {"parallelism": 1000}}
+    message = problems("dev", overrides)
+    line = next(line for line in message.splitlines() if f"{P}airflow.parallelism:" in line)
+    assert "given 1000" in line
+    assert "parallelism 1000 + 4 Airflow pods x 15 = 1060 connections" in line
+    assert "db.t4g.medium allows 364 (90% of max_connections 405)" in line
+
+
+def test_a_larger_instance_class_holds_the_same_parallelism():
+    settings = stack_settings(
+        "dev", {P + "airflow": {"parallelism": 1000}, P + "database": {"instanceClass": "db.r6g.xlarge"}}
+    )
+    budget = connection_budget(settings)
+    assert budget.client_connections <= budget.usable_connections
+
+
+def test_pgbouncer_must_accept_every_client_connection():
+    message = problems("prod", airflow_override("prod", pgbouncer={"enabled": True, "maxClientConn": 100}))
+    line = next(line for line in message.splitlines() if f"{P}airflow.pgbouncer.maxClientConn:" in line)
+    assert "given 100" in line and "2 PgBouncer pod(s) x 100 cannot accept" in line and "= 421 connections" in line
+
+
+def test_pgbouncer_pools_must_fit_in_the_databases_max_connections():
+    message = problems(
+        "uat", airflow_override("uat", pgbouncer={"enabled": True, "replicas": 2, "metadataPoolSize": 500})
+    )
+    line = next(line for line in message.splitlines() if f"{P}airflow.pgbouncer.metadataPoolSize:" in line)
+    assert "2 PgBouncer pod(s) x 500 = 1000 server connections" in line and "allows 729" in line
+
+
+def test_git_sync_over_ssh_requires_known_hosts_and_the_key_secret():
+    dags = {"source": "gitSync", "gitSync": {"repo": "git@github.com:acme/dags.git", "auth": "ssh"}}
+    message = problems("dev", {P + "dags": dags})
+    assert f"{P}dags.gitSync.knownHosts: required with auth ssh" in message
+    assert f"{P}gitSshPrivateKey: required for dags.gitSync auth ssh" in message
+
+
+def test_git_sync_secrets_must_be_pulumi_secrets():
+    message = problems("dev", {**GIT_SSH, P + "gitSshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----"})
+    assert f"{P}gitSshPrivateKey: must be set as a secret" in message
+    assert "BEGIN OPENSSH" not in message  # the plaintext is never echoed
+
+
+def test_git_sync_https_needs_an_https_url_and_a_username():
+    dags = {"source": "gitSync", "gitSync": {"repo": "git@github.com:acme/dags.git", "auth": "https"}}
+    message = problems("dev", {P + "dags": dags, P + "gitHttpsToken": {"secure": "v1:x"}})
+    assert f'{P}dags.gitSync.repo: given "git@github.com:acme/dags.git"; auth https needs an https:// URL' in message
+    assert f"{P}dags.gitSync.username: required with auth https" in message
+
+
+def test_valid_git_sync_configs_load():
+    assert stack_settings("prod", GIT_SSH).dags.git_sync.auth == "ssh"
+    assert stack_settings("dev", GIT_HTTPS).dags.git_sync.auth == "https"
+
+
+@pytest.mark.parametrize(
+    ("fields", "key", "fragment"),
+    [
+        ({"chartVersion": "1.15.0"}, "airflow.chartVersion", "1.19.0"),
+        ({"version": "2.5.3"}, "airflow.version", "Airflow 2.10+"),
+        ({"version": "3.2"}, "airflow.version", "major.minor.patch"),
+        ({"parallelism": 0}, "airflow.parallelism", "greater than or equal to 1"),
+        (
+            {"scheduler": {"resources": {"requests": {"cpu": "lots", "memory": "1Gi"}}}},
+            "airflow.scheduler.resources.requests.cpu",
+            "CPU quantity",
+        ),
+        ({"exposeConfig": "yes"}, "airflow.exposeConfig", "non-sensitive-only"),
+        (
+            {"apiServer": {"hpa": {"enabled": True, "minReplicas": 6, "maxReplicas": 3}}},
+            "airflow.apiServer.hpa",
+            "minReplicas <= maxReplicas",
+        ),
+        ({"apiIngressCidrs": ["10.0.0.1/16"]}, "airflow.apiIngressCidrs[0]", "host bits zero"),
+        ({"image": {"tagSuffix": "python3.12"}}, "airflow.image.tagSuffix", "-python3.12"),
+        ({"releaseName": "Airflow_Prod"}, "airflow.releaseName", "DNS-1123"),
+    ],
+)
+def test_bad_release_values_name_their_key(fields, key, fragment):
+    message = problems("dev", {P + "airflow": fields})
+    line = next((line for line in message.splitlines() if f"{P}{key}:" in line), None)
+    assert line is not None, message
+    assert fragment in line
