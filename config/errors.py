@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from config.settings import PROJECT, Settings
+from config.settings import PROJECT, SECRET_KEYS, Settings
 
 # Settings fields that are not stored under the project namespace.
 _FOREIGN_KEYS = {"awsRegion": "aws:region"}
@@ -22,6 +22,11 @@ class Problem:
     key: str  # dotted path below the namespace, e.g. "database.instanceClass"
     message: str  # what is allowed / what is wrong
     given: Any = _MISSING
+
+    @property
+    def has_given(self) -> bool:
+        """Whether the problem quotes a given value."""
+        return self.given is not _MISSING
 
     @property
     def full_key(self) -> str:
@@ -100,11 +105,10 @@ def problems_from_validation(error: ValidationError) -> list[Problem]:
             problems.append(Problem(key, f"required key is missing{allowed}"))
         elif kind == "extra_forbidden":
             model, _ = _field_at(loc[:-1])
-            names = (
-                sorted(a for a in (f.alias or n for n, f in model.model_fields.items()) if a not in _FOREIGN_KEYS)
-                if model
-                else []
-            )
+            names = [f.alias or n for n, f in model.model_fields.items()] if model else []
+            if len(loc) == 1:
+                names += SECRET_KEYS
+            names = sorted(n for n in names if n not in _FOREIGN_KEYS)
             problems.append(Problem(key, "unknown key; allowed here: " + ", ".join(names), item["input"]))
         elif kind == "value_error":
             message = str(item["ctx"]["error"]) if "ctx" in item else item["msg"]

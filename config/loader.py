@@ -15,11 +15,7 @@ from pydantic import ValidationError
 from config.errors import ConfigError, Problem, problems_from_validation
 from config.profiles import ENVIRONMENTS, deep_merge, profile_defaults
 from config.rules import check_rules, check_secrets
-from config.settings import PROJECT, Settings
-
-# Keys that hold credentials. They are read only with `require_secret` and must be set
-# with `pulumi config set --secret`; they never enter the Settings model.
-SECRET_KEYS: frozenset[str] = frozenset({"gitSshPrivateKey", "gitHttpsToken"})
+from config.settings import PROJECT, SECRET_KEYS, Settings
 
 
 def build_settings(
@@ -46,7 +42,7 @@ def build_settings(
     if environment not in ENVIRONMENTS:
         given_by = "" if plain.get("environment") else f" (defaulted from stack name {stack!r})"
         problems.append(Problem("environment", f"expected one of {', '.join(ENVIRONMENTS)}{given_by}", environment))
-        raise ConfigError(problems)
+        raise ConfigError(_hide_secret_values(problems, secret_keys))
 
     merged = deep_merge(profile_defaults(environment), plain)
     merged["environment"] = environment
@@ -56,12 +52,20 @@ def build_settings(
         settings = Settings.model_validate(merged)
     except ValidationError as error:
         problems.extend(problems_from_validation(error))
-        raise ConfigError(problems) from None
+        raise ConfigError(_hide_secret_values(problems, secret_keys)) from None
     problems.extend(check_rules(settings))
     problems.extend(check_secrets(settings, secret_keys & raw.keys()))
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(_hide_secret_values(problems, secret_keys))
     return settings
+
+
+def _hide_secret_values(problems: list[Problem], secret_keys: frozenset[str]) -> list[Problem]:
+    """Never echo a value Pulumi holds as a secret, even under a misspelled key."""
+    return [
+        Problem(p.key, p.message, "[secret]") if p.key.split(".")[0].split("[")[0] in secret_keys and p.has_given else p
+        for p in problems
+    ]
 
 
 def _parse(value: Any) -> Any:

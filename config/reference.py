@@ -17,9 +17,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from config.loader import SECRET_KEYS, build_settings
+from config.loader import build_settings
 from config.profiles import ENVIRONMENTS
-from config.settings import PROJECT, Settings
+from config.settings import PROJECT, SECRET_KEYS, Settings
 
 # The keys every stack file must set (no profile can guess them).
 _REQUIRED_EXAMPLE = {

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from config.connections import POOL_PER_AIRFLOW_POD, connection_budget
 from config.errors import Problem
+from config.naming import airflow_workloads
 from config.settings import Settings
 from config.types import bucket_name_problem
 
@@ -99,17 +100,42 @@ def _cluster(s: Settings) -> list[Problem]:
     return problems
 
 
+def _unscoped(resource: str) -> bool:
+    """True for an ARN that names every bucket, object or secret rather than a scoped set."""
+    parts = resource.split(":", 6)
+    if len(parts) < 6 or any("*" in part for part in parts[1:5]):
+        return True
+    if parts[2] == "s3":
+        bucket = parts[5].split("/", 1)[0]
+        return "*" in bucket
+    if parts[2] == "secretsmanager":
+        name = parts[6] if len(parts) > 6 else ""
+        return parts[5] != "secret" or name.startswith("*") or name == ""
+    return False
+
+
 def _irsa(s: Settings) -> list[Problem]:
     problems = []
+    deployed = {workload.config_key for workload in airflow_workloads(s)}
     for role, statements in s.irsa.extra_statements.items():
+        if role not in deployed:
+            problems.append(
+                Problem(
+                    f"irsa.extraStatements.{role}",
+                    f"Airflow {s.airflow.version} runs no {role}; roles here: " + ", ".join(sorted(deployed)),
+                    "(statements)",
+                )
+            )
+            continue
         for index, statement in enumerate(statements):
             scoped = [a for a in statement.actions if a.split(":")[0] in {"s3", "secretsmanager"}]
-            wildcard = [r for r in statement.resources if r.endswith(":::*") or r.endswith(":*")]
+            wildcard = [r for r in statement.resources if _unscoped(r)]
             if scoped and wildcard:
                 problems.append(
                     Problem(
                         f"irsa.extraStatements.{role}[{index}].resources",
-                        "S3 and Secrets Manager actions need exact ARNs or a path prefix, not a whole-service wildcard",
+                        "S3 and Secrets Manager actions need exact ARNs or a path prefix, not a wildcard bucket, "
+                        "secret, region or account",
                         wildcard,
                     )
                 )

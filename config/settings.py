@@ -19,6 +19,9 @@ from config.models import (
 from config.types import NamePrefix
 
 PROJECT = "airflow-platform"
+# Keys that hold credentials. They are read only as Pulumi secrets and must be set with
+# `pulumi config set --secret`; they never enter the Settings model.
+SECRET_KEYS: frozenset[str] = frozenset({"gitSshPrivateKey", "gitHttpsToken"})
 
 
 class Settings(Model):

@@ -27,6 +27,8 @@ def minimal_raw(**sections: Any) -> dict[str, Any]:
     }
     if "database" not in sections:
         raw["database"] = {"alarms": {"snsTopicArn": f"arn:aws:sns:{REGION}:111122223333:alerts"}}
+    if "airflow" not in sections:
+        raw["airflow"] = {"apiIngressCidrs": ["10.60.0.0/22"]}
     raw.update(sections)
     return raw
 

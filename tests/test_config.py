@@ -1,0 +1,329 @@
+"""Stack config validation: real stack files, per-environment profiles, prod rules and naming."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from config import ConfigError, Settings, build_settings
+from config.naming import Workload, airflow_workloads, dag_reading_workloads, service_account
+from offline import REPO, read_stack_config
+from tests.conftest import REGION, STACKS, make_settings, minimal_raw, stack_settings
+
+PROJECT_PREFIX = "airflow-platform:"
+
+
+def stack_object(stack: str, key: str) -> dict[str, Any]:
+    """One structured top-level value of a real stack file (profile defaults not merged)."""
+    text = read_stack_config(REPO, stack).values.get(PROJECT_PREFIX + key)
+    return json.loads(text) if text else {}
+
+
+def override(stack: str, dotted: str, value: Any) -> dict[str, Any]:
+    """An override that changes one nested key of a stack file (None removes it), keeping its siblings."""
+    top, *path = dotted.split(".")
+    if not path:
+        return {PROJECT_PREFIX + top: value}
+    document = stack_object(stack, top)
+    node = document
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+    if value is None:
+        node.pop(path[-1], None)
+    else:
+        node[path[-1]] = value
+    return {PROJECT_PREFIX + top: document}
+
+
+def env_settings(environment: str, **sections: Any) -> Settings:
+    """make_settings plus what uat/prod require beyond the minimal config (API ingress CIDRs)."""
+    if environment != "dev":
+        sections.setdefault("airflow", {"apiIngressCidrs": ["10.60.0.0/22"]})
+    return make_settings(environment, **sections)
+
+
+def config_error(stack: str, overrides: dict[str, Any]) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        stack_settings(stack, overrides)
+    return caught.value
+
+
+# -- real stack files ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_file_validates(stack: str) -> None:
+    settings = stack_settings(stack)
+    assert isinstance(settings, Settings)
+    assert settings.environment == stack
+    assert settings.aws_region == REGION
+
+
+def test_stack_files_pick_the_expected_cluster_mode() -> None:
+    assert stack_settings("dev").cluster.mode == "create"
+    assert stack_settings("uat").cluster.mode == "existing"
+    assert stack_settings("prod").cluster.mode == "existing"
+
+
+def test_prod_stack_file_keeps_its_instance_class_over_the_profile() -> None:
+    assert stack_settings("prod").database.instance_class == "db.r6g.xlarge"
+
+
+# -- profiles --------------------------------------------------------------------------
+
+
+def test_dev_profile_is_single_az_and_disposable() -> None:
+    settings = make_settings("dev")
+    assert settings.database.multi_az is False
+    assert settings.database.deletion_protection is False
+    assert settings.database.skip_final_snapshot is True
+    assert settings.database.backup_retention_days == 1
+    assert settings.database.monitoring_interval_seconds == 0
+    assert settings.buckets.force_destroy is True
+    assert settings.buckets.log_retention_days == 14
+    assert settings.protection.mode == "none"
+
+
+def test_uat_profile_retains_state_but_stays_single_az() -> None:
+    settings = env_settings("uat")
+    assert settings.database.multi_az is False
+    assert settings.database.deletion_protection is True
+    assert settings.database.skip_final_snapshot is False
+    assert settings.database.monitoring_interval_seconds == 60
+    assert settings.buckets.force_destroy is False
+    assert settings.buckets.log_retention_days == 30
+    assert settings.protection.mode == "retainOnDelete"
+
+
+def test_prod_profile_is_multi_az_and_protected() -> None:
+    settings = env_settings("prod")
+    assert settings.database.multi_az is True
+    assert settings.database.deletion_protection is True
+    assert settings.database.skip_final_snapshot is False
+    assert settings.database.backup_retention_days >= 7
+    assert settings.database.monitoring_interval_seconds == 15
+    assert settings.buckets.force_destroy is False
+    assert settings.buckets.log_retention_days == 365
+    assert settings.protection.mode == "protect"
+
+
+def test_profiles_size_the_database_differently() -> None:
+    classes = {env: env_settings(env).database.instance_class for env in STACKS}
+    assert len(set(classes.values())) == 3
+    assert classes["dev"] == "db.t4g.medium"
+
+
+def test_stack_values_override_profile_defaults() -> None:
+    settings = make_settings("dev", buckets={"logRetentionDays": 3, "forceDestroy": False})
+    assert settings.buckets.log_retention_days == 3
+    assert settings.buckets.force_destroy is False
+
+
+# -- environment key ---------------------------------------------------------------------
+
+
+def test_environment_key_overrides_the_stack_name() -> None:
+    settings = make_settings("sandbox", environment="uat", airflow={"apiIngressCidrs": ["10.60.0.0/22"]})
+    assert settings.environment == "uat"
+    assert settings.protection.mode == "retainOnDelete"
+    assert settings.namespace == "airflow-uat"
+    assert settings.resource_prefix == "etl-airflow-uat"
+    assert settings.dag_bucket_name == "etl-airflow-dags-uat"
+
+
+def test_environment_key_overrides_a_real_stack_file() -> None:
+    overrides = {
+        "airflow-platform:environment": "uat",
+        "airflow-platform:airflow": {"apiIngressCidrs": ["10.60.0.0/22"]},
+    }
+    settings = stack_settings("dev", overrides)
+    assert settings.environment == "uat"
+    assert settings.database.instance_class == "db.t4g.large"
+
+
+def test_unknown_stack_name_without_environment_key_is_rejected() -> None:
+    with pytest.raises(ConfigError) as caught:
+        make_settings("sandbox")
+    message = str(caught.value)
+    assert "airflow-platform:environment" in message
+    assert '"sandbox"' in message
+    assert "stack name" in message
+
+
+# -- prod invariants -------------------------------------------------------------------
+
+PROD_INVARIANTS = [
+    ("database.multiAz", False),
+    ("database.deletionProtection", False),
+    ("database.skipFinalSnapshot", True),
+    ("database.backupRetentionDays", 3),
+    ("database.alarms.snsTopicArn", None),
+    ("protection.mode", "none"),
+    ("buckets.forceDestroy", True),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), PROD_INVARIANTS, ids=[key for key, _ in PROD_INVARIANTS])
+def test_prod_invariant_is_enforced(key: str, value: Any) -> None:
+    error = config_error("prod", override("prod", key, value))
+    assert len(error.problems) == 1, str(error)
+    message = str(error)
+    assert f"airflow-platform:{key}" in message
+    assert "prod requires" in message
+    if value is not None:
+        assert f"given {json.dumps(value)}" in message
+
+
+@pytest.mark.parametrize(("key", "value"), PROD_INVARIANTS[:4], ids=[key for key, _ in PROD_INVARIANTS[:4]])
+def test_prod_invariants_do_not_apply_to_dev(key: str, value: Any) -> None:
+    overrides = override("dev", key, value)
+    assert stack_settings("dev", overrides).environment == "dev"
+
+
+def test_retain_on_delete_is_accepted_in_prod() -> None:
+    settings = stack_settings("prod", override("prod", "protection.mode", "retainOnDelete"))
+    assert settings.protection.mode == "retainOnDelete"
+
+
+# -- one line per problem ------------------------------------------------------------------
+
+
+def test_each_rule_problem_gets_its_own_line() -> None:
+    overrides = {
+        **override("prod", "database.multiAz", False),
+        "airflow-platform:buckets": {"forceDestroy": True},
+        "airflow-platform:protection": {"mode": "none"},
+    }
+    overrides["airflow-platform:database"]["deletionProtection"] = False
+    error = config_error("prod", overrides)
+    lines = str(error).splitlines()
+    assert len(error.problems) == 4
+    assert lines[0] == "invalid stack config (4 problems):"
+    assert len(lines) == 1 + 4
+    assert all(line.startswith("  airflow-platform:") for line in lines[1:])
+    keys = {problem.full_key for problem in error.problems}
+    assert keys == {
+        "airflow-platform:database.multiAz",
+        "airflow-platform:database.deletionProtection",
+        "airflow-platform:protection.mode",
+        "airflow-platform:buckets.forceDestroy",
+    }
+
+
+def test_each_validation_problem_gets_its_own_line() -> None:
+    raw = minimal_raw(
+        network={"vpcId": "vpc-nope", "privateSubnetIds": ["subnet-0a1b2c3d4e5f60781", "subnet-0a1b2c3d4e5f60782"]},
+        database={"instanceClass": "m5.large", "alarms": {"snsTopicArn": "not-an-arn"}},
+        buckets={"logRetentionDays": 0},
+    )
+    with pytest.raises(ConfigError) as caught:
+        build_settings(raw, stack="dev", region=REGION)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "invalid stack config (4 problems):"
+    assert len(lines) == 5
+    assert any(line.startswith('  airflow-platform:network.vpcId: given "vpc-nope";') for line in lines)
+    assert any(line.startswith('  airflow-platform:database.instanceClass: given "m5.large";') for line in lines)
+    assert any(line.startswith("  airflow-platform:database.alarms.snsTopicArn:") for line in lines)
+    assert any(line.startswith("  airflow-platform:buckets.logRetentionDays: given 0;") for line in lines)
+
+
+def test_single_problem_header_is_singular() -> None:
+    error = config_error("prod", override("prod", "buckets.forceDestroy", True))
+    assert str(error).splitlines()[0] == "invalid stack config (1 problem):"
+
+
+# -- secrets -----------------------------------------------------------------------------
+
+PLAIN_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nplaintext-should-never-be-echoed\n-----END OPENSSH PRIVATE KEY-----"
+
+
+def test_secret_key_in_plain_text_is_rejected() -> None:
+    with pytest.raises(ConfigError) as caught:
+        build_settings(minimal_raw(gitSshPrivateKey=PLAIN_KEY), stack="dev", region=REGION)
+    message = str(caught.value)
+    assert "airflow-platform:gitSshPrivateKey" in message
+    assert "--secret" in message
+    assert "plaintext-should-never-be-echoed" not in message
+
+
+def test_secret_key_in_plain_text_in_a_stack_file_is_rejected() -> None:
+    error = config_error("dev", {"airflow-platform:gitSshPrivateKey": PLAIN_KEY})
+    assert [problem.full_key for problem in error.problems] == ["airflow-platform:gitSshPrivateKey"]
+    assert "plaintext-should-never-be-echoed" not in str(error)
+
+
+def test_secret_key_set_as_secret_is_accepted() -> None:
+    raw = minimal_raw(gitSshPrivateKey=PLAIN_KEY)
+    settings = build_settings(raw, stack="dev", region=REGION, secret_keys=frozenset({"gitSshPrivateKey"}))
+    assert "plaintext-should-never-be-echoed" not in settings.model_dump_json()
+
+
+def test_encrypted_secret_in_stack_file_is_accepted() -> None:
+    overrides = {"airflow-platform:gitSshPrivateKey": {"secure": "v1:AAAABBBBCCCC"}}
+    assert stack_settings("dev", overrides).environment == "dev"
+
+
+# -- naming ----------------------------------------------------------------------------
+
+
+def test_airflow3_workloads_have_api_server_and_dag_processor() -> None:
+    settings = make_settings("dev")
+    assert airflow_workloads(settings) == (
+        Workload.SCHEDULER,
+        Workload.API_SERVER,
+        Workload.DAG_PROCESSOR,
+        Workload.WORKER,
+        Workload.TRIGGERER,
+    )
+    assert Workload.WEBSERVER not in airflow_workloads(settings)
+
+
+def test_airflow3_dag_readers_exclude_scheduler_and_api_server() -> None:
+    readers = dag_reading_workloads(make_settings("dev"))
+    assert set(readers) == {Workload.DAG_PROCESSOR, Workload.TRIGGERER, Workload.WORKER}
+
+
+def test_airflow2_workloads_have_webserver_only() -> None:
+    settings = make_settings("dev", airflow={"version": "2.10.5"})
+    assert airflow_workloads(settings) == (
+        Workload.SCHEDULER,
+        Workload.WEBSERVER,
+        Workload.WORKER,
+        Workload.TRIGGERER,
+    )
+
+
+def test_airflow2_scheduler_reads_dags() -> None:
+    readers = dag_reading_workloads(make_settings("dev", airflow={"version": "2.10.5"}))
+    assert set(readers) == {Workload.SCHEDULER, Workload.TRIGGERER, Workload.WORKER}
+
+
+@pytest.mark.parametrize("version", ["3.1.7", "2.10.5"])
+def test_service_account_follows_chart_default_for_airflow_release(version: str) -> None:
+    settings = env_settings("uat", airflow={"version": version, "apiIngressCidrs": ["10.60.0.0/22"]})
+    for workload in airflow_workloads(settings):
+        account = service_account(settings, workload)
+        assert account.namespace == "airflow-uat"
+        assert account.name == f"airflow-{workload.value}"
+        assert account.subject == f"system:serviceaccount:airflow-uat:airflow-{workload.value}"
+
+
+def test_service_account_inserts_airflow_when_release_name_lacks_it() -> None:
+    settings = make_settings("dev", airflow={"releaseName": "etl", "namespace": "data"})
+    account = service_account(settings, Workload.WORKER)
+    assert account.name == "etl-airflow-worker"
+    assert account.subject == "system:serviceaccount:data:etl-airflow-worker"
+
+
+def test_service_account_keeps_release_name_containing_airflow() -> None:
+    settings = make_settings("dev", airflow={"releaseName": "my-airflow"})
+    assert service_account(settings, Workload.SCHEDULER).name == "my-airflow-scheduler"
+
+
+def test_workload_config_and_values_keys() -> None:
+    assert Workload.WORKER.config_key == "worker"
+    assert Workload.WORKER.values_key == "workers"
+    assert Workload.API_SERVER.config_key == "apiServer"
+    assert Workload.DAG_PROCESSOR.values_key == "dagProcessor"
