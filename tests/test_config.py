@@ -327,3 +327,34 @@ def test_workload_config_and_values_keys() -> None:
     assert Workload.WORKER.values_key == "workers"
     assert Workload.API_SERVER.config_key == "apiServer"
     assert Workload.DAG_PROCESSOR.values_key == "dagProcessor"
+
+
+def test_field_errors_and_prod_rules_are_reported_in_one_run():
+    """A bad field does not hide the rules: every problem shows in one run."""
+    overrides = {
+        "airflow-platform:database": {"instanceClass": "m5.large", "multiAz": False},
+        "airflow-platform:network": {"vpcId": "vpc-123", "privateSubnetIds": ["subnet-0e31f42a53b64c701"]},
+    }
+    with pytest.raises(ConfigError) as caught:
+        stack_settings("prod", overrides)
+    keys = [p.full_key for p in caught.value.problems]
+    assert keys == [
+        "airflow-platform:network.vpcId",
+        "airflow-platform:network.privateSubnetIds",
+        "airflow-platform:database.instanceClass",
+        "airflow-platform:database.multiAz",
+        "airflow-platform:database.alarms.snsTopicArn",
+    ]
+
+
+def test_pulumi_yaml_declares_the_same_defaults_as_the_profiles():
+    import yaml
+
+    from config.profiles import profile_defaults
+    from offline import REPO
+
+    declared = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["config"]
+    assert declared, "Pulumi.yaml declares the project's scalar config keys"
+    for key, spec in declared.items():
+        for environment in STACKS:
+            assert profile_defaults(environment)[key] == spec["default"], key
