@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -42,6 +43,31 @@ def stack_settings(stack: str, overrides: dict[str, Any] | None = None) -> Setti
     """Settings read from the real Pulumi.<stack>.yaml, without the Pulumi runtime."""
     config = read_stack_config(REPO, stack, overrides)
     return settings_from_flat_config(config.values, config.secret_keys, stack)
+
+
+PROJECT_PREFIX = "airflow-platform:"
+
+
+def stack_object(stack: str, key: str) -> dict[str, Any]:
+    """One structured top-level value of a real stack file (profile defaults not merged)."""
+    text = read_stack_config(REPO, stack).values.get(PROJECT_PREFIX + key)
+    return json.loads(text) if text else {}
+
+
+def override(stack: str, dotted: str, value: Any) -> dict[str, Any]:
+    """An override that changes one nested key of a stack file (None removes it), keeping its siblings."""
+    top, *path = dotted.split(".")
+    if not path:
+        return {PROJECT_PREFIX + top: value}
+    document = stack_object(stack, top)
+    node = document
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+    if value is None:
+        node.pop(path[-1], None)
+    else:
+        node[path[-1]] = value
+    return {PROJECT_PREFIX + top: document}
 
 
 @cache

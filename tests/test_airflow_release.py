@@ -13,7 +13,7 @@ from config.naming import Workload, secret_names, service_account
 from offline import run_stack
 from offline.engine import Inventory, is_secret_value, unwrap
 from tests.conftest import STACKS, stack_inventory, stack_settings
-from tests.values_support import GIT_HTTPS, GIT_SSH
+from tests.values_support import GIT_HTTPS, GIT_SSH, airflow_override
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SECRET = "kubernetes:core/v1:Secret"
@@ -188,11 +188,7 @@ def test_namespace_enforces_baseline_pod_security():
 
 def test_service_monitor_is_created_only_when_asked_for():
     assert not stack_inventory("prod").of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
-    import yaml
-
-    from offline import REPO
-
-    own = yaml.safe_load((REPO / "Pulumi.prod.yaml").read_text())["config"]["airflow-platform:airflow"]
-    inventory = run_stack("prod", {"airflow-platform:airflow": {**own, "metrics": {"serviceMonitor": True}}})
+    inventory = run_stack("prod", airflow_override("prod", metrics={"serviceMonitor": True}))
     (monitor,) = inventory.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
     assert monitor.inputs["spec"]["endpoints"][0]["port"] == "statsd-scrape"
+    assert "pulumi:providers:kubernetes::cluster-k8s::" in monitor.provider

@@ -9,32 +9,8 @@ import pytest
 
 from config import ConfigError, Settings, build_settings
 from config.naming import Workload, airflow_workloads, dag_reading_workloads, service_account
-from offline import REPO, read_stack_config
-from tests.conftest import REGION, STACKS, make_settings, minimal_raw, stack_settings
-
-PROJECT_PREFIX = "airflow-platform:"
-
-
-def stack_object(stack: str, key: str) -> dict[str, Any]:
-    """One structured top-level value of a real stack file (profile defaults not merged)."""
-    text = read_stack_config(REPO, stack).values.get(PROJECT_PREFIX + key)
-    return json.loads(text) if text else {}
-
-
-def override(stack: str, dotted: str, value: Any) -> dict[str, Any]:
-    """An override that changes one nested key of a stack file (None removes it), keeping its siblings."""
-    top, *path = dotted.split(".")
-    if not path:
-        return {PROJECT_PREFIX + top: value}
-    document = stack_object(stack, top)
-    node = document
-    for part in path[:-1]:
-        node = node.setdefault(part, {})
-    if value is None:
-        node.pop(path[-1], None)
-    else:
-        node[path[-1]] = value
-    return {PROJECT_PREFIX + top: document}
+from offline import REPO
+from tests.conftest import REGION, STACKS, make_settings, minimal_raw, override, stack_settings
 
 
 def env_settings(environment: str, **sections: Any) -> Settings:
@@ -351,7 +327,6 @@ def test_pulumi_yaml_declares_the_same_defaults_as_the_profiles():
     import yaml
 
     from config.profiles import profile_defaults
-    from offline import REPO
 
     declared = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["config"]
     assert declared, "Pulumi.yaml declares the project's scalar config keys"

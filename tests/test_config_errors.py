@@ -11,32 +11,9 @@ import plan
 from config import ConfigError
 from offline import REPO, Inventory, offline_engine, read_stack_config, run_program, run_stack
 from offline.engine import unwrap
-from tests.conftest import stack_inventory
+from tests.conftest import override, stack_inventory
 
-PROJECT_PREFIX = "airflow-platform:"
 UAT_KMS_KEY = "arn:aws:kms:eu-west-1:111122223333:key/5c7d3f1e-2b4a-4c6d-8e9f-0a1b2c3d4e5f"
-
-
-def stack_object(stack: str, key: str) -> dict[str, Any]:
-    """One structured top-level value of a real stack file (profile defaults not merged)."""
-    text = read_stack_config(REPO, stack).values.get(PROJECT_PREFIX + key)
-    return json.loads(text) if text else {}
-
-
-def override(stack: str, dotted: str, value: Any) -> dict[str, Any]:
-    """An override that changes one nested key of a stack file (None removes it), keeping its siblings."""
-    top, *path = dotted.split(".")
-    if not path:
-        return {PROJECT_PREFIX + top: value}
-    document = stack_object(stack, top)
-    node = document
-    for part in path[:-1]:
-        node = node.setdefault(part, {})
-    if value is None:
-        node.pop(path[-1], None)
-    else:
-        node[path[-1]] = value
-    return {PROJECT_PREFIX + top: document}
 
 
 def run_broken(stack: str, overrides: dict[str, Any]) -> tuple[ConfigError, Inventory]:

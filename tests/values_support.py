@@ -12,9 +12,9 @@ from components.airflow_values import ReleaseWiring, airflow_values
 from config import Settings
 from config.naming import airflow_workloads
 from offline import REPO
-from tests.conftest import stack_settings
+from tests.conftest import PROJECT_PREFIX as P
+from tests.conftest import stack_object, stack_settings
 
-P = "airflow-platform:"
 SHARED = REPO.parent / "shared" / "airflow-chart"
 
 GIT_SSH = {
@@ -42,10 +42,7 @@ AIRFLOW_2 = {"version": "2.10.5"}
 
 def airflow_override(stack: str, **fields: Any) -> dict[str, Any]:
     """An `airflow-platform:airflow` override that keeps the stack file's own airflow keys."""
-    import yaml
-
-    own = yaml.safe_load((REPO / f"Pulumi.{stack}.yaml").read_text())["config"].get(P + "airflow", {})
-    return {P + "airflow": {**own, **fields}}
+    return {P + "airflow": {**stack_object(stack, "airflow"), **fields}}
 
 
 def fake_wiring(settings: Settings) -> ReleaseWiring:
