@@ -244,18 +244,22 @@ NOT_RENDERED = (
     "workers.kubernetes.kerberos",
     "redis",
     "flower",
-    "webserver",
 )
+# Components of the other Airflow major.
+NOT_RENDERED_ON = {3: ("webserver",), 2: ("apiServer", "dagProcessor")}
 
 
+@pytest.mark.parametrize("major", [3, 2])
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_container_the_chart_renders_is_non_root_without_privilege_escalation(stack):
-    _, values = values_for(stack, GIT_SSH)
+def test_every_container_the_chart_renders_is_non_root_without_privilege_escalation(stack, major):
+    overrides = {**GIT_SSH, **(airflow_override(stack, **AIRFLOW_2) if major == 2 else {})}
+    _, values = values_for(stack, overrides)
     schema = chart_schema("1.19.0")
+    skipped = NOT_RENDERED + NOT_RENDERED_ON[major]
     checked = 0
     for path, kinds in _security_context_paths(schema, schema["definitions"]):
         dotted = ".".join(path)
-        if dotted.startswith(NOT_RENDERED) or (path[0] == "pgbouncer" and not values["pgbouncer"]["enabled"]):
+        if dotted.startswith(skipped) or (path[0] == "pgbouncer" and not values["pgbouncer"]["enabled"]):
             continue
         block: Any = values
         for part in path:
@@ -265,8 +269,9 @@ def test_every_container_the_chart_renders_is_non_root_without_privilege_escalat
         assert container["allowPrivilegeEscalation"] is False, dotted
         assert container["capabilities"] == {"drop": ["ALL"]}, dotted
         assert container["runAsNonRoot"] is True, dotted
-        if "pod" in kinds and "pod" in block:
+        if "pod" in kinds:
             assert block["pod"]["runAsNonRoot"] is True, dotted
+            assert block["pod"]["seccompProfile"] == {"type": "RuntimeDefault"}, dotted
         checked += 1
     assert checked >= 15
     for section in ("dagProcessor", "triggerer", "workers"):
