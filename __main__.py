@@ -83,14 +83,15 @@ for workload in airflow_workloads(settings):
     )
 
 ui_workloads = {Workload.API_SERVER, Workload.WEBSERVER}
-for workload, role in roles.items():
-    if workload in ui_workloads:
-        buckets.logs.grant_read(role)
-    else:
-        buckets.logs.grant_read_write(role)
+grants = [
+    buckets.logs.grant_read(role) if workload in ui_workloads else buckets.logs.grant_read_write(role)
+    for workload, role in roles.items()
+]
 if settings.dags.source == "s3":
-    for workload in dag_reading_workloads(settings):
+    grants += [
         buckets.dags.grant_read(roles[workload], prefix=settings.dags.s3_prefix)
+        for workload in dag_reading_workloads(settings)
+    ]
 
 config = pulumi.Config()
 airflow = AirflowRelease(
@@ -101,10 +102,12 @@ airflow = AirflowRelease(
         dag_bucket=buckets.dags.name,
         log_bucket=buckets.logs.name,
         database=database.endpoint(),
+        protection=protection,
         git_ssh_private_key=config.get_secret("gitSshPrivateKey"),
         git_https_token=config.get_secret("gitHttpsToken"),
     ),
-    opts=pulumi.ResourceOptions(providers=[cluster.provider]),
+    # Pods start syncing DAGs and writing logs at once: their permissions must exist first.
+    opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=grants),
 )
 
 pulumi.export("environment", settings.environment)

@@ -9,15 +9,19 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+import pulumi_tls as tls
 
 from components.airflow_values import API_PORT, ReleaseWiring, airflow_values
-from components.common import DatabaseEndpoint, metadata_uri
+from components.common import DatabaseEndpoint, Protection, metadata_uri
 from components.pgbouncer import PGBOUNCER_PORT, pgbouncer_ini, pgbouncer_users
 from config.airflow_models import HELM_REPOSITORY
 from config.naming import Workload, chart_fullname, secret_names, ui_workload
 from config.settings import Settings
 
 CHART = "airflow"
+# PgBouncer's client certificate: ten years, renewed by `pulumi up` in its last year.
+PGBOUNCER_CERT_HOURS = 24 * 365 * 10
+PGBOUNCER_CERT_RENEWAL_HOURS = 24 * 365
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class AirflowReleaseArgs:
     dag_bucket: pulumi.Input[str]
     log_bucket: pulumi.Input[str]
     database: DatabaseEndpoint
+    protection: Protection
     git_ssh_private_key: pulumi.Input[str] | None = None
     git_https_token: pulumi.Input[str] | None = None
 
@@ -55,6 +60,7 @@ class AirflowRelease(pulumi.ComponentResource):
         self._name = name
         self._names = secret_names(settings)
         self.admin_password: pulumi.Output[str] | None = None
+        self._protection = args.protection
         child = pulumi.ResourceOptions(parent=self)
 
         namespace = k8s.core.v1.Namespace(
@@ -117,7 +123,9 @@ class AirflowRelease(pulumi.ComponentResource):
         )
 
     # -- secrets ---------------------------------------------------------------------------
-    def _secret(self, suffix: str, secret_name: str, data: Mapping[str, pulumi.Input[str]]) -> k8s.core.v1.Secret:
+    def _secret(
+        self, suffix: str, secret_name: str, data: Mapping[str, pulumi.Input[str]], secret_type: str = "Opaque"
+    ) -> k8s.core.v1.Secret:
         return k8s.core.v1.Secret(
             f"{self._name}-{suffix}",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -125,14 +133,16 @@ class AirflowRelease(pulumi.ComponentResource):
                 namespace=self._namespace_name,
                 labels={"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "airflow"},
             ),
-            type="Opaque",
+            type=secret_type,
             string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
             opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _random_password(self, suffix: str, length: int) -> pulumi.Output[str]:
+        # Protected like the DB: regenerating these would log everyone out (API/JWT keys) or
+        # make every encrypted connection and variable unreadable (Fernet key).
         password = random.RandomPassword(
-            f"{self._name}-{suffix}", length=length, special=False, opts=pulumi.ResourceOptions(parent=self)
+            f"{self._name}-{suffix}", length=length, special=False, opts=self._protection.options(self)
         )
         return pulumi.Output.secret(password.result)
 
@@ -140,9 +150,7 @@ class AirflowRelease(pulumi.ComponentResource):
         """Secrets generated once (pulumi-random) and referenced by name, so upgrades never rotate them."""
         names = self._names
         db = args.database
-        fernet_bytes = random.RandomBytes(
-            f"{self._name}-fernet-bytes", length=32, opts=pulumi.ResourceOptions(parent=self)
-        )
+        fernet_bytes = random.RandomBytes(f"{self._name}-fernet-bytes", length=32, opts=self._protection.options(self))
         secrets = [
             self._secret("fernet-key", names.fernet_key, {"fernet-key": fernet_bytes.base64.apply(fernet_key)}),
             self._secret("metadata", names.metadata, {"connection": self._metadata_connection(settings, db)}),
@@ -187,29 +195,60 @@ class AirflowRelease(pulumi.ComponentResource):
         return secrets
 
     def _metadata_connection(self, settings: Settings, db: DatabaseEndpoint) -> pulumi.Output[str]:
+        """Airflow's SQLAlchemy URI (to PgBouncer when it runs, else to RDS), always a secret."""
         fullname = chart_fullname(settings)
         if settings.airflow.pgbouncer.enabled:
             host = f"{fullname}-pgbouncer.{settings.namespace}"
-            return pulumi.Output.all(db.password).apply(
-                lambda v: metadata_uri(db.username, v[0], host, PGBOUNCER_PORT, f"{fullname}-metadata", "disable")
+            uri = pulumi.Output.all(db.password).apply(
+                lambda v: metadata_uri(db.username, v[0], host, PGBOUNCER_PORT, f"{fullname}-metadata", "require")
             )
-        return pulumi.Output.all(db.password, db.address, db.port).apply(
-            lambda v: metadata_uri(db.username, v[0], v[1], v[2], db.name, "require")
-        )
+        else:
+            uri = pulumi.Output.all(db.password, db.address, db.port).apply(
+                lambda v: metadata_uri(db.username, v[0], v[1], v[2], db.name, "require")
+            )
+        return pulumi.Output.secret(uri)
 
     def _pgbouncer_secrets(self, settings: Settings, db: DatabaseEndpoint) -> list[k8s.core.v1.Secret]:
+        """PgBouncer's config, users, stats connection and the TLS key pair it serves Airflow with."""
         names = self._names
         ini = pulumi.Output.all(db.address, db.port).apply(
             lambda v: pgbouncer_ini(settings, db.name, v[0], v[1], db.username)
         )
         users = pulumi.Output.all(db.password).apply(lambda v: pgbouncer_users(db.username, v[0]))
         stats = pulumi.Output.all(db.password).apply(
-            lambda v: metadata_uri(db.username, v[0], "127.0.0.1", PGBOUNCER_PORT, "pgbouncer", "disable")
+            lambda v: metadata_uri(db.username, v[0], "127.0.0.1", PGBOUNCER_PORT, "pgbouncer", "require")
         )
         return [
             self._secret("pgbouncer-config", names.pgbouncer_config, {"pgbouncer.ini": ini, "users.txt": users}),
             self._secret("pgbouncer-stats", names.pgbouncer_stats, {"connection": stats}),
+            self._pgbouncer_tls(settings),
         ]
+
+    def _pgbouncer_tls(self, settings: Settings) -> k8s.core.v1.Secret:
+        """Self-signed server certificate: Airflow connects with sslmode=require (encrypted, unverified)."""
+        host = f"{chart_fullname(settings)}-pgbouncer"
+        key = tls.PrivateKey(
+            f"{self._name}-pgbouncer-tls-key",
+            algorithm="ECDSA",
+            ecdsa_curve="P256",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        certificate = tls.SelfSignedCert(
+            f"{self._name}-pgbouncer-tls-cert",
+            private_key_pem=key.private_key_pem,
+            subject=tls.SelfSignedCertSubjectArgs(common_name=host, organization="airflow-platform"),
+            dns_names=[host, f"{host}.{settings.namespace}", f"{host}.{settings.namespace}.svc"],
+            validity_period_hours=PGBOUNCER_CERT_HOURS,
+            early_renewal_hours=PGBOUNCER_CERT_RENEWAL_HOURS,
+            allowed_uses=["digital_signature", "key_encipherment", "server_auth"],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return self._secret(
+            "pgbouncer-tls",
+            self._names.pgbouncer_tls,
+            {"tls.crt": certificate.cert_pem, "tls.key": key.private_key_pem},
+            secret_type="kubernetes.io/tls",
+        )
 
     def _service_monitor(self, name: str, settings: Settings) -> None:
         k8s.apiextensions.CustomResource(

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from components.pgbouncer import PGBOUNCER_TLS_DIR
 from config.airflow_models import ComponentConfig, Resources
 from config.naming import (
     SecretNames,
@@ -116,10 +117,10 @@ def _component(
     return section
 
 
-def _s3_sync_containers(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+def _s3_sync_containers(settings: Settings, dag_bucket: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(init container, sidecar) copying s3://<DAG bucket>/<prefix> into the DAGs folder."""
     sync = settings.dags.s3_sync
-    source = f"s3://{settings.dag_bucket_name}/{settings.dags.s3_prefix}"
+    source = f"s3://{dag_bucket}/{settings.dags.s3_prefix}"
     command = (
         f"aws s3 sync {shlex.quote(source)} {DAGS_FOLDER} --delete --only-show-errors --region {settings.aws_region}"
     )
@@ -136,12 +137,13 @@ def _s3_sync_containers(settings: Settings) -> tuple[dict[str, Any], dict[str, A
     return init, sidecar
 
 
-def _dag_delivery(settings: Settings, values: dict[str, Any]) -> None:
+def _dag_delivery(settings: Settings, wiring: ReleaseWiring, values: dict[str, Any]) -> None:
     """Wire DAGs into every component that reads DAG files (git-sync or S3 sync)."""
     names = secret_names(settings)
     if settings.dags.source == "gitSync":
         git = settings.dags.git_sync
-        assert git is not None  # guaranteed by config rules
+        if git is None:
+            raise ValueError("dags.source gitSync needs dags.gitSync (the config rules enforce it)")
         git_values: dict[str, Any] = {
             "enabled": True,
             "repo": git.repo,
@@ -162,7 +164,7 @@ def _dag_delivery(settings: Settings, values: dict[str, Any]) -> None:
         values["dags"] = {"mountPath": DAGS_FOLDER, "persistence": {"enabled": False}, "gitSync": git_values}
         return
 
-    init, sidecar = _s3_sync_containers(settings)
+    init, sidecar = _s3_sync_containers(settings, wiring.dag_bucket)
     volume = {"name": S3_DAGS_VOLUME, "emptyDir": {"sizeLimit": "2Gi"}}
     mount = {"name": S3_DAGS_VOLUME, "mountPath": DAGS_FOLDER, "readOnly": True}
     values["dags"] = {"mountPath": DAGS_FOLDER, "persistence": {"enabled": False}, "gitSync": {"enabled": False}}
@@ -264,6 +266,8 @@ def _pgbouncer(settings: Settings, names: SecretNames) -> dict[str, Any]:
         "metadataPoolSize": pgbouncer.metadata_pool_size,
         "sslmode": "require",
         "configSecretName": names.pgbouncer_config,
+        "extraVolumes": [{"name": "client-tls", "secret": {"secretName": names.pgbouncer_tls, "defaultMode": 0o440}}],
+        "extraVolumeMounts": [{"name": "client-tls", "mountPath": PGBOUNCER_TLS_DIR, "readOnly": True}],
         "podAnnotations": {"checksum/pgbouncer-settings": pgbouncer_settings_checksum(settings)},
         "extraNetworkPolicies": _prometheus_peers(settings),
         "podDisruptionBudget": {"enabled": pgbouncer.replicas > 1, "config": {"maxUnavailable": 1}},
@@ -370,5 +374,5 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
         values["webserverSecretKeySecretName"] = names.webserver_secret_key
         values["webserver"]["allowPodLogReading"] = True
         values["dagProcessor"] = {"enabled": False}
-    _dag_delivery(settings, values)
+    _dag_delivery(settings, wiring, values)
     return values

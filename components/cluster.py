@@ -8,7 +8,7 @@ provider whose credentials come from `aws eks get-token` at run time (no token i
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -67,7 +67,7 @@ def exec_kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str,
     )
 
 
-def _same_vpc(expected: str):
+def _same_vpc(expected: str) -> Callable[[str], str]:
     def check(actual: str) -> str:
         if actual != expected:
             raise ValueError(
@@ -91,11 +91,13 @@ class ClusterAccess(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterAccessArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-platform:cluster:ClusterAccess", name, None, opts)
+        # In create mode, nothing may be installed on the cluster before it has nodes.
+        self._node_group: eks.ManagedNodeGroup | None = None
         kubeconfig = self._existing(args) if args.config.mode == "existing" else self._create(name, args)
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=kubeconfig,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._node_group] if self._node_group else []),
         )
         self.register_outputs(
             {
@@ -181,7 +183,7 @@ class ClusterAccess(pulumi.ComponentResource):
             for policy in NODE_POLICIES
         ]
         nodes = create.node_group
-        eks.ManagedNodeGroup(
+        self._node_group = eks.ManagedNodeGroup(
             f"{name}-nodes",
             cluster=cluster,
             node_role=node_role,

@@ -6,10 +6,11 @@ from config.naming import chart_fullname
 from config.settings import Settings
 
 PGBOUNCER_PORT = 6543
+PGBOUNCER_TLS_DIR = "/etc/pgbouncer/client-tls"
 
 
 def pgbouncer_ini(settings: Settings, db_name: str, db_host: str, db_port: int, db_user: str) -> str:
-    """pgbouncer.ini: one pooled database `<fullname>-metadata`, TLS required towards RDS."""
+    """pgbouncer.ini: one pooled database `<fullname>-metadata`; TLS required from Airflow and towards RDS."""
     pgbouncer = settings.airflow.pgbouncer
     alias = f"{chart_fullname(settings)}-metadata"
     lines = [
@@ -30,6 +31,9 @@ def pgbouncer_ini(settings: Settings, db_name: str, db_host: str, db_port: int, 
         "log_connections = 0",
         "server_tls_sslmode = require",
         "server_tls_ciphers = normal",
+        "client_tls_sslmode = require",
+        f"client_tls_cert_file = {PGBOUNCER_TLS_DIR}/tls.crt",
+        f"client_tls_key_file = {PGBOUNCER_TLS_DIR}/tls.key",
         "",
     ]
     return "\n".join(lines)

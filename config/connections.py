@@ -4,10 +4,13 @@ Model (documented in the README): every running task may hold one metadata conne
 (directly on Airflow 2, through the API server's pool on Airflow 3), and every long-running
 Airflow pod keeps a SQLAlchemy pool of up to 15 (pool_size 5 + max_overflow 10).
 10% of max_connections stays free for RDS maintenance, migrations and operators.
+Behind PgBouncer the server side needs 5 connections per Airflow pod plus one per 4 running
+tasks (transaction pooling), and must still fit in the DB.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from config.models import DatabaseConfig
@@ -16,6 +19,10 @@ from config.settings import Settings
 
 POOL_PER_AIRFLOW_POD = 15
 USABLE_FRACTION = 0.9
+# Behind PgBouncer (transaction pooling) a pod keeps about its SQLAlchemy pool_size busy, and a
+# running task is inside a transaction for at most a quarter of its time.
+SERVER_CONNECTIONS_PER_AIRFLOW_POD = 5
+TASKS_PER_SERVER_CONNECTION = 4
 
 
 def effective_max_connections(database: DatabaseConfig) -> int:
@@ -30,6 +37,7 @@ class ConnectionBudget:
     parallelism: int
     airflow_pods: int
     client_connections: int
+    server_connections_needed: int
     max_connections: int
     usable_connections: int
 
@@ -46,6 +54,8 @@ def connection_budget(settings: Settings) -> ConnectionBudget:
         parallelism=airflow.parallelism,
         airflow_pods=pods,
         client_connections=airflow.parallelism + POOL_PER_AIRFLOW_POD * pods,
+        server_connections_needed=SERVER_CONNECTIONS_PER_AIRFLOW_POD * pods
+        + math.ceil(airflow.parallelism / TASKS_PER_SERVER_CONNECTION),
         max_connections=maximum,
         usable_connections=int(maximum * USABLE_FRACTION),
     )

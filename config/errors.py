@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from config.settings import PROJECT, SECRET_KEYS, Settings
 
@@ -67,7 +68,7 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _field_at(loc: tuple[Any, ...]):
+def _field_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, FieldInfo | None]:
     """Walk the Settings model along ``loc`` (aliases); return (model class, field info) of the last part."""
     model: type[BaseModel] | None = Settings
     field = None

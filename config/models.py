@@ -238,7 +238,7 @@ class IamStatementConfig(Model):
 
     sid: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]+$", description="statement id, alphanumeric")
     effect: Literal["Allow", "Deny"] = Field(default="Allow", description="Allow or Deny")
-    actions: list[str] = Field(min_length=1, description="service:Action names; no '*' or 'service:*'")
+    actions: list[str] = Field(min_length=1, description="service:Action names, no wildcards ('*', 's3:*', 's3:Get*')")
     resources: list[str] = Field(min_length=1, description="exact ARNs (a trailing wildcard in the path is allowed)")
 
     def to_iam(self) -> dict[str, object]:
@@ -256,8 +256,8 @@ class IamStatementConfig(Model):
     @classmethod
     def _no_wildcard_actions(cls, value: list[str]) -> list[str]:
         for action in value:
-            if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+\*?", action) or action.endswith(":*"):
-                raise ValueError(f"expected service:Action names without '*' or 'service:*', got {action!r}")
+            if not re.fullmatch(r"[a-z0-9-]+:[A-Za-z0-9]+", action):
+                raise ValueError(f"expected service:Action names without wildcards, got {action!r}")
         return value
 
     @field_validator("resources")

@@ -110,6 +110,7 @@ class SecretNames:
     webserver_secret_key: str
     pgbouncer_config: str
     pgbouncer_stats: str
+    pgbouncer_tls: str
     git_ssh_key: str
     git_credentials: str
     admin_password: str
@@ -126,6 +127,7 @@ def secret_names(settings: Settings) -> SecretNames:
         webserver_secret_key=f"{base}-static-webserver-secret-key",
         pgbouncer_config=f"{base}-pgbouncer-static-config",
         pgbouncer_stats=f"{base}-pgbouncer-static-stats",
+        pgbouncer_tls=f"{base}-pgbouncer-client-tls",
         git_ssh_key=f"{base}-git-ssh-key",
         git_credentials=f"{base}-git-credentials",
         admin_password=f"{base}-admin-password",

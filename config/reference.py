@@ -29,10 +29,10 @@ _REQUIRED_EXAMPLE = {
     },
     "cluster": {"mode": "existing", "name": "example"},
     "database": {"alarms": {"snsTopicArn": "arn:aws:sns:eu-west-1:111122223333:alerts"}},
-    "airflow": {"apiIngressCidrs": ["10.0.0.0/22"]},
+    "airflow": {"apiIngressCidrs": ["10.0.0.0/22"], "metrics": {"prometheusNamespace": "monitoring"}},
 }
 _REQUIRED_KEYS = {"network.vpcId", "network.privateSubnetIds", "cluster.mode", "cluster.name"}
-_SHOWN_AS_EXAMPLE = {"database.alarms.snsTopicArn", "airflow.apiIngressCidrs"}
+_SHOWN_AS_EXAMPLE = {"database.alarms.snsTopicArn", "airflow.apiIngressCidrs", "airflow.metrics.prometheusNamespace"}
 
 
 @dataclass(frozen=True)

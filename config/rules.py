@@ -8,7 +8,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from config.connections import POOL_PER_AIRFLOW_POD, connection_budget
+from config.connections import (
+    POOL_PER_AIRFLOW_POD,
+    SERVER_CONNECTIONS_PER_AIRFLOW_POD,
+    TASKS_PER_SERVER_CONNECTION,
+    connection_budget,
+)
 from config.errors import Problem
 from config.naming import airflow_workloads
 from config.settings import Settings
@@ -180,6 +185,13 @@ def _airflow_access(s: Settings) -> list[Problem]:
                 [],
             )
         )
+    if airflow.network_policies and not airflow.metrics.prometheus_namespace:
+        problems.append(
+            Problem(
+                "airflow.metrics.prometheusNamespace",
+                "required when networkPolicies is true, or Prometheus cannot scrape statsd and PgBouncer",
+            )
+        )
     hpa = airflow.api_server.hpa
     if hpa.enabled and not hpa.min_replicas <= airflow.api_server.replicas <= hpa.max_replicas:
         problems.append(
@@ -249,7 +261,18 @@ def _connections(s: Settings) -> list[Problem]:
             )
         )
     server_side = pgbouncer.metadata_pool_size * pgbouncer.replicas
-    if server_side > budget.usable_connections:
+    if server_side < budget.server_connections_needed:
+        problems.append(
+            Problem(
+                "airflow.pgbouncer.metadataPoolSize",
+                f"{pgbouncer.replicas} PgBouncer pod(s) x {pgbouncer.metadata_pool_size} = {server_side} server "
+                f"connections cannot serve {budget.airflow_pods} Airflow pods x {SERVER_CONNECTIONS_PER_AIRFLOW_POD} "
+                f"+ parallelism {budget.parallelism} / {TASKS_PER_SERVER_CONNECTION} "
+                f"= {budget.server_connections_needed}",
+                pgbouncer.metadata_pool_size,
+            )
+        )
+    elif server_side > budget.usable_connections:
         problems.append(
             Problem(
                 "airflow.pgbouncer.metadataPoolSize",

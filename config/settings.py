@@ -65,8 +65,8 @@ class Settings(Model):
     def base_tags(self) -> dict[str, str]:
         """Tags applied to every AWS resource."""
         return {
+            **self.tags,
             "app": PROJECT,
             "environment": self.environment,
             "managed-by": "pulumi",
-            **self.tags,
         }

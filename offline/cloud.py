@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import string
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,6 +123,17 @@ class OfflineCloud(pulumi.runtime.Mocks):
         state["hex"] = raw.hex()
         return "none"
 
+    def _tls_index_private_key(self, name: str, state: dict) -> str:
+        body = base64.b64encode(digest("key:" + name, 96).encode()).decode()
+        state["privateKeyPem"] = f"-----BEGIN EC PRIVATE KEY-----\n{body}\n-----END EC PRIVATE KEY-----\n"
+        state["publicKeyPem"] = f"-----BEGIN PUBLIC KEY-----\n{digest('pub:' + name, 64)}\n-----END PUBLIC KEY-----\n"
+        return digest("key-id:" + name, 40)
+
+    def _tls_index_self_signed_cert(self, name: str, state: dict) -> str:
+        body = base64.b64encode(digest("cert:" + name, 96).encode()).decode()
+        state["certPem"] = f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
+        return str(int(digest("serial:" + name, 12), 16))
+
     def _eks_index_cluster(self, name: str, state: dict) -> str:
         cluster_name = state.get("name") or _autoname(name)
         issuer = f"oidc.eks.{self.region}.amazonaws.com/id/{digest(cluster_name, 32, upper=True)}"
@@ -206,8 +218,6 @@ def _fake_ca(name: str) -> str:
 
 
 def _kubeconfig_json(name: str, endpoint: str) -> str:
-    import json
-
     return json.dumps(
         {
             "apiVersion": "v1",

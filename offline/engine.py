@@ -6,6 +6,7 @@ Used by `plan.py` and by the tests: one implementation of the mock engine.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import runpy
 from collections.abc import Callable, Iterator, Mapping
@@ -38,6 +39,7 @@ class Registration:
     protect: bool
     retain_on_delete: bool
     provider: str
+    dependencies: list[str]
     inputs: dict[str, Any]
 
 
@@ -88,6 +90,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     protect=bool(request.protect),
                     retain_on_delete=bool(request.retainOnDelete),
                     provider=request.provider,
+                    dependencies=sorted(request.dependencies),
                     inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
                 )
             )
@@ -142,8 +145,6 @@ def offline_engine(
     Config goes through PULUMI_CONFIG / PULUMI_CONFIG_SECRET_KEYS, the same channel a real
     `pulumi up` uses; both are restored on exit.
     """
-    import json
-
     inventory = Inventory()
     saved = {k: os.environ.get(k) for k in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
     os.environ["PULUMI_CONFIG"] = json.dumps(dict(config))

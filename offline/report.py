@@ -127,6 +127,7 @@ def render_json(stack: str, inventory: Inventory) -> str:
             "protect": r.protect,
             "retainOnDelete": r.retain_on_delete,
             "provider": r.provider,
+            "dependsOn": r.dependencies,
             "inputs": mask(r.inputs),
         }
         for r in sorted(inventory.resources, key=lambda r: r.urn)

@@ -20,6 +20,10 @@ VPC = "vpc-0a1b2c3d4e5f60789"
 SUBNETS = ["subnet-0a1b2c3d4e5f60781", "subnet-0a1b2c3d4e5f60782"]
 
 
+# What uat/prod need beyond the profile: network-policy peers for the API server and Prometheus.
+AIRFLOW_ACCESS: dict[str, Any] = {"apiIngressCidrs": ["10.60.0.0/22"], "metrics": {"prometheusNamespace": "monitoring"}}
+
+
 def minimal_raw(**sections: Any) -> dict[str, Any]:
     """The smallest valid stack config (existing cluster), plus overrides per section."""
     raw: dict[str, Any] = {
@@ -29,7 +33,7 @@ def minimal_raw(**sections: Any) -> dict[str, Any]:
     if "database" not in sections:
         raw["database"] = {"alarms": {"snsTopicArn": f"arn:aws:sns:{REGION}:111122223333:alerts"}}
     if "airflow" not in sections:
-        raw["airflow"] = {"apiIngressCidrs": ["10.60.0.0/22"]}
+        raw["airflow"] = dict(AIRFLOW_ACCESS)
     raw.update(sections)
     return raw
 

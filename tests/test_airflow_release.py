@@ -113,7 +113,7 @@ def test_with_pgbouncer_airflow_connects_to_pgbouncer_which_requires_tls_to_rds(
     uri = urlparse(secret_value(inventory, names.metadata, "connection"))
     assert (uri.hostname, uri.port, uri.path) == ("airflow-pgbouncer.airflow-prod", 6543, "/airflow-metadata")
     ini = secret_value(inventory, names.pgbouncer_config, "pgbouncer.ini")
-    assert f"airflow-metadata = host={inventory.outputs['dbEndpoint']} dbname=airflow port=5432 pool_size=40" in ini
+    assert f"airflow-metadata = host={inventory.outputs['dbEndpoint']} dbname=airflow port=5432 pool_size=80" in ini
     assert "server_tls_sslmode = require" in ini
     assert "max_client_conn = 1000" in ini and "listen_port = 6543" in ini
     users = secret_value(inventory, names.pgbouncer_config, "users.txt")
@@ -188,7 +188,89 @@ def test_namespace_enforces_baseline_pod_security():
 
 def test_service_monitor_is_created_only_when_asked_for():
     assert not stack_inventory("prod").of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
-    inventory = run_stack("prod", airflow_override("prod", metrics={"serviceMonitor": True}))
+    inventory = run_stack(
+        "prod", airflow_override("prod", metrics={"serviceMonitor": True, "prometheusNamespace": "monitoring"})
+    )
     (monitor,) = inventory.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
     assert monitor.inputs["spec"]["endpoints"][0]["port"] == "statsd-scrape"
     assert "pulumi:providers:kubernetes::cluster-k8s::" in monitor.provider
+
+
+def test_airflow_reaches_pgbouncer_over_tls_with_a_generated_certificate():
+    inventory = stack_inventory("prod")
+    names = secret_names(stack_settings("prod"))
+    assert urlparse(secret_value(inventory, names.metadata, "connection")).query == "sslmode=require"
+    assert urlparse(secret_value(inventory, names.pgbouncer_stats, "connection")).query == "sslmode=require"
+    ini = secret_value(inventory, names.pgbouncer_config, "pgbouncer.ini")
+    assert "client_tls_sslmode = require" in ini
+    assert "client_tls_cert_file = /etc/pgbouncer/client-tls/tls.crt" in ini
+    tls_secret = secrets_by_name(inventory)[names.pgbouncer_tls]
+    assert tls_secret["type"] == "kubernetes.io/tls"
+    assert set(unwrap(tls_secret["stringData"])) == {"tls.crt", "tls.key"}
+    (certificate,) = inventory.of_type("tls:index/selfSignedCert:SelfSignedCert")
+    assert "airflow-pgbouncer.airflow-prod.svc" in certificate.inputs["dnsNames"]
+    assert "server_auth" in certificate.inputs["allowedUses"]
+    values = release_inputs(inventory)["values"]["pgbouncer"]
+    assert values["extraVolumes"][0]["secret"]["secretName"] == names.pgbouncer_tls
+    assert values["extraVolumeMounts"][0]["mountPath"] == "/etc/pgbouncer/client-tls"
+
+
+def test_release_waits_for_the_iam_policies_its_pods_need():
+    inventory = stack_inventory("uat")
+    component = inventory.one("airflow-platform:airflow:AirflowRelease")
+    policies = {r.urn for r in inventory.of_type("aws:iam/rolePolicy:RolePolicy")}
+    grants = {urn for urn in policies if "bucket-read" in urn}
+    assert len(grants) == 8  # logs for 5 roles, DAGs for dag-processor, triggerer, worker
+    assert grants <= set(component.dependencies)
+
+
+def test_generated_airflow_keys_are_protected_in_prod_only():
+    for stack, protected in (("prod", True), ("dev", False)):
+        inventory = stack_inventory(stack)
+        keys = [
+            r
+            for r in inventory.resources
+            if r.type in ("random:index/randomBytes:RandomBytes", "random:index/randomPassword:RandomPassword")
+            and r.name.startswith("airflow-")
+        ]
+        assert keys
+        assert all(r.protect is protected for r in keys), stack
+
+
+def test_secrets_are_secret_before_they_reach_kubernetes(run_components):
+    """What the component derives from the DB password is secret itself, not only because Secret wraps it."""
+    import pulumi_random
+
+    from components.airflow_release import AirflowRelease, AirflowReleaseArgs
+    from components.common import DatabaseEndpoint, Protection
+    from config.naming import airflow_workloads
+    from tests.conftest import make_settings
+
+    settings = make_settings("dev")
+    # A plain (non-secret) password: the component itself must mark what it derives as secret.
+    database = DatabaseEndpoint("db.example.internal", 5432, "airflow", "airflow_admin", "p@ss word")
+
+    def program():
+        release = AirflowRelease(
+            "airflow",
+            AirflowReleaseArgs(
+                settings=settings,
+                role_arns={w: f"arn:aws:iam::111122223333:role/{w.value}" for w in airflow_workloads(settings)},
+                dag_bucket="dags",
+                log_bucket="logs",
+                database=database,
+                protection=Protection(),
+            ),
+        )
+        # Probe resources show how the Outputs arrive at any resource input.
+        probes = {"connection": release._metadata_connection(settings, database), "admin": release.admin_password}
+        for name, output in probes.items():
+            pulumi_random.RandomString(name, length=1, keepers={"value": output})
+
+    inventory = run_components(program)
+    probes = {
+        n: inventory.one("random:index/randomString:RandomString", n).inputs["keepers"] for n in ("connection", "admin")
+    }
+    assert all(is_secret_value(keepers) for keepers in probes.values())
+    uri = unwrap(probes["connection"])["value"]
+    assert uri == "postgresql://airflow_admin:p%40ss%20word@db.example.internal:5432/airflow?sslmode=require"

@@ -42,7 +42,7 @@ def test_values_of_every_stack_file_are_schema_valid(stack):
 
 @pytest.mark.parametrize("major", ["3", "2"])
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_values_are_schema_valid_for_each_dag_mode_and_airflow_major(stack, variant, major):
     overrides = dict(VARIANTS[variant])
     if major == "2":
@@ -173,7 +173,8 @@ def test_s3_sync_runs_where_dags_are_read_with_a_pinned_image():
     for workload in readers:
         section = values[workload.values_key]
         (init,) = section["extraInitContainers"]
-        assert "aws s3 sync s3://etl-airflow-dags-uat/dags /opt/airflow/dags --delete" in init["command"][2]
+        # The bucket comes from the wiring (the AirflowBuckets output), not from config.
+        assert "aws s3 sync s3://wired-etl-airflow-dags-uat/dags /opt/airflow/dags --delete" in init["command"][2]
         assert init["image"].rsplit(":", 1)[1] not in ("", "latest")
         assert section["extraVolumeMounts"][0]["mountPath"] == DAGS_FOLDER
         sidecars = section.get("extraContainers", [])
@@ -212,7 +213,7 @@ def test_task_logs_go_to_the_log_bucket_through_a_keyless_aws_connection(stack):
     settings, values = values_for(stack)
     logging = values["config"]["logging"]
     assert logging["remote_logging"] == "True"
-    assert logging["remote_base_log_folder"] == f"s3://{settings.log_bucket_name}/task-logs"
+    assert logging["remote_base_log_folder"] == f"s3://{fake_wiring(settings).log_bucket}/task-logs"
     assert logging["remote_log_conn_id"] == LOGS_CONNECTION_ID
     (env,) = [e for e in values["env"] if e["name"] == f"AIRFLOW_CONN_{LOGS_CONNECTION_ID.upper()}"]
     connection = json.loads(env["value"])
@@ -322,10 +323,11 @@ def test_statsd_exporter_is_on_and_prometheus_may_scrape_through_network_policie
     _, values = values_for(stack)
     assert values["statsd"]["enabled"] is True
     assert "service" not in values["statsd"]  # the chart already annotates the Service for scraping
-    assert values["statsd"]["extraNetworkPolicies"] == []
-    _, scraped = values_for(stack, airflow_override(stack, metrics={"prometheusNamespace": "monitoring"}))
-    peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    _, scraped = values_for(stack, airflow_override(stack, metrics={"prometheusNamespace": "prometheus"}))
+    peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "prometheus"}}}
     assert scraped["statsd"]["extraNetworkPolicies"] == [peer]
+    if scraped["pgbouncer"]["enabled"]:
+        assert scraped["pgbouncer"]["extraNetworkPolicies"] == [peer]
 
 
 def test_pgbouncer_in_prod_requires_tls_to_rds_and_reads_our_config_secret():

@@ -255,3 +255,10 @@ def test_admin_roles_get_cluster_admin_access_entries(run_components: Callable[.
     assert policy["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
     assert policy["accessScope"] == {"type": "cluster"}
     assert cluster.get("endpointPublicAccess") is False
+
+
+def test_kubernetes_provider_waits_for_the_node_group_of_a_created_cluster() -> None:
+    inventory = stack_inventory("dev")
+    (node_group,) = inventory.of_type("eks:index:ManagedNodeGroup")
+    assert node_group.urn in inventory.one(PROVIDER).dependencies
+    assert stack_inventory("prod").one(PROVIDER).dependencies == []  # existing cluster: nothing to wait for

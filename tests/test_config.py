@@ -10,14 +10,7 @@ import pytest
 from config import ConfigError, Settings, build_settings
 from config.naming import Workload, airflow_workloads, dag_reading_workloads, service_account
 from offline import REPO
-from tests.conftest import REGION, STACKS, make_settings, minimal_raw, override, stack_settings
-
-
-def env_settings(environment: str, **sections: Any) -> Settings:
-    """make_settings plus what uat/prod require beyond the minimal config (API ingress CIDRs)."""
-    if environment != "dev":
-        sections.setdefault("airflow", {"apiIngressCidrs": ["10.60.0.0/22"]})
-    return make_settings(environment, **sections)
+from tests.conftest import AIRFLOW_ACCESS, REGION, STACKS, make_settings, minimal_raw, override, stack_settings
 
 
 def config_error(stack: str, overrides: dict[str, Any]) -> ConfigError:
@@ -63,7 +56,7 @@ def test_dev_profile_is_single_az_and_disposable() -> None:
 
 
 def test_uat_profile_retains_state_but_stays_single_az() -> None:
-    settings = env_settings("uat")
+    settings = make_settings("uat")
     assert settings.database.multi_az is False
     assert settings.database.deletion_protection is True
     assert settings.database.skip_final_snapshot is False
@@ -74,7 +67,7 @@ def test_uat_profile_retains_state_but_stays_single_az() -> None:
 
 
 def test_prod_profile_is_multi_az_and_protected() -> None:
-    settings = env_settings("prod")
+    settings = make_settings("prod")
     assert settings.database.multi_az is True
     assert settings.database.deletion_protection is True
     assert settings.database.skip_final_snapshot is False
@@ -86,7 +79,7 @@ def test_prod_profile_is_multi_az_and_protected() -> None:
 
 
 def test_profiles_size_the_database_differently() -> None:
-    classes = {env: env_settings(env).database.instance_class for env in STACKS}
+    classes = {env: make_settings(env).database.instance_class for env in STACKS}
     assert len(set(classes.values())) == 3
     assert classes["dev"] == "db.t4g.medium"
 
@@ -101,7 +94,7 @@ def test_stack_values_override_profile_defaults() -> None:
 
 
 def test_environment_key_overrides_the_stack_name() -> None:
-    settings = make_settings("sandbox", environment="uat", airflow={"apiIngressCidrs": ["10.60.0.0/22"]})
+    settings = make_settings("sandbox", environment="uat", airflow=dict(AIRFLOW_ACCESS))
     assert settings.environment == "uat"
     assert settings.protection.mode == "retainOnDelete"
     assert settings.namespace == "airflow-uat"
@@ -112,7 +105,7 @@ def test_environment_key_overrides_the_stack_name() -> None:
 def test_environment_key_overrides_a_real_stack_file() -> None:
     overrides = {
         "airflow-platform:environment": "uat",
-        "airflow-platform:airflow": {"apiIngressCidrs": ["10.60.0.0/22"]},
+        "airflow-platform:airflow": dict(AIRFLOW_ACCESS),
     }
     settings = stack_settings("dev", overrides)
     assert settings.environment == "uat"
@@ -278,7 +271,7 @@ def test_airflow2_scheduler_reads_dags() -> None:
 
 @pytest.mark.parametrize("version", ["3.1.7", "2.10.5"])
 def test_service_account_follows_chart_default_for_airflow_release(version: str) -> None:
-    settings = env_settings("uat", airflow={"version": version, "apiIngressCidrs": ["10.60.0.0/22"]})
+    settings = make_settings("uat", airflow={**AIRFLOW_ACCESS, "version": version})
     for workload in airflow_workloads(settings):
         account = service_account(settings, workload)
         assert account.namespace == "airflow-uat"

@@ -136,3 +136,16 @@ def test_bad_release_values_name_their_key(fields, key, fragment):
     line = next((line for line in message.splitlines() if f"{P}{key}:" in line), None)
     assert line is not None, message
     assert fragment in line
+
+
+def test_pgbouncer_server_pool_must_serve_the_parallelism():
+    message = problems("prod", airflow_override("prod", pgbouncer={"enabled": True, "metadataPoolSize": 10}))
+    line = next(line for line in message.splitlines() if f"{P}airflow.pgbouncer.metadataPoolSize:" in line)
+    assert "given 10" in line
+    assert "2 PgBouncer pod(s) x 10 = 20 server connections cannot serve 11 Airflow pods x 5" in line
+    assert "parallelism 256 / 4 = 119" in line
+
+
+def test_network_policies_need_the_prometheus_namespace_for_metrics():
+    message = problems("uat", airflow_override("uat", metrics={"serviceMonitor": True}))
+    assert f"{P}airflow.metrics.prometheusNamespace: required when networkPolicies is true" in message

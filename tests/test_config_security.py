@@ -56,3 +56,17 @@ def test_a_misspelled_secret_key_is_reported_without_its_value():
     assert f"{P}gitSshPrivatekey:" in message
     assert "offline-fake" not in message and "[secret]" in message
     assert "gitSshPrivateKey" in message  # the allowed list shows the right spelling
+
+
+@pytest.mark.parametrize("action", ["*", "s3:*", "s3:Get*", "secretsmanager:Get*Value"])
+def test_wildcard_actions_are_rejected(action):
+    with pytest.raises(ConfigError) as caught:
+        make_settings("dev", irsa={"extraStatements": {"worker": [statement("arn:aws:s3:::b/*", action=action)]}})
+    assert f'{P}irsa.extraStatements.worker[0].actions: given ["{action}"]' in str(caught.value)
+
+
+def test_user_tags_cannot_override_the_platform_tags():
+    settings = make_settings("dev", tags={"environment": "prod", "managed-by": "hand", "team": "data"})
+    assert settings.base_tags["environment"] == "dev"
+    assert settings.base_tags["managed-by"] == "pulumi"
+    assert settings.base_tags["team"] == "data"

@@ -49,8 +49,8 @@ def fake_wiring(settings: Settings) -> ReleaseWiring:
     """Role ARNs and bucket names as the other components would hand them over."""
     return ReleaseWiring(
         role_arns={w: f"arn:aws:iam::111122223333:role/test-{w.value}" for w in airflow_workloads(settings)},
-        dag_bucket=settings.dag_bucket_name,
-        log_bucket=settings.log_bucket_name,
+        dag_bucket=f"wired-{settings.dag_bucket_name}",
+        log_bucket=f"wired-{settings.log_bucket_name}",
     )
 
 
