@@ -274,3 +274,22 @@ def test_secrets_are_secret_before_they_reach_kubernetes(run_components):
     assert all(is_secret_value(keepers) for keepers in probes.values())
     uri = unwrap(probes["connection"])["value"]
     assert uri == "postgresql://airflow_admin:p%40ss%20word@db.example.internal:5432/airflow?sslmode=require"
+
+
+def test_airflow_2_stack_wires_the_webserver_role_end_to_end():
+    overrides = airflow_override("uat", version="2.10.5")
+    inventory = run_stack("uat", overrides)
+    settings = stack_settings("uat", overrides)
+    arns = inventory.outputs["roleArns"]
+    assert set(arns) == {"scheduler", "webserver", "worker", "triggerer"}
+    values = release_inputs(inventory)["values"]
+    account = values["webserver"]["serviceAccount"]
+    assert account["annotations"][IRSA_ANNOTATION] == arns["webserver"]
+    role = next(r for r in inventory.of_type("aws:iam/role:Role") if r.inputs["name"] == "etl-airflow-uat-webserver")
+    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    subjects = [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")]
+    assert subjects == [f"system:serviceaccount:{settings.namespace}:{account['name']}"]
+    names = secret_names(settings)
+    assert values["webserverSecretKeySecretName"] == names.webserver_secret_key
+    assert names.webserver_secret_key in secrets_by_name(inventory)
+    assert inventory.outputs["apiServiceName"] == "airflow-webserver"
