@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.pgbouncer import PGBOUNCER_TLS_DIR
+from components.pgbouncer import PGBOUNCER_PORT, PGBOUNCER_TLS_DIR
 from config.airflow_models import ComponentConfig, Resources
 from config.naming import (
     SecretNames,
@@ -322,6 +322,8 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
         "defaultAirflowTag": airflow.image_tag,
         "images": {"airflow": image, "pod_template": {k: image[k] for k in ("repository", "tag", "pullPolicy")}},
         "executor": "KubernetesExecutor",
+        # The ports other wiring relies on (network policy, outputs, PgBouncer ini), stated once.
+        "ports": {"apiServer": API_PORT, "airflowUI": API_PORT, "pgbouncer": PGBOUNCER_PORT},
         "postgresql": {"enabled": False},
         "redis": {"enabled": False},
         "data": {"metadataSecretName": names.metadata},

@@ -352,3 +352,11 @@ def test_values_are_a_pure_deterministic_function_of_config_and_wiring():
     settings, first = values_for("prod")
     second = airflow_values(settings, fake_wiring(settings))
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+
+
+def test_ports_the_wiring_relies_on_are_stated_in_the_values():
+    from components.pgbouncer import PGBOUNCER_PORT
+
+    _, values = values_for("prod")
+    assert values["ports"] == {"apiServer": 8080, "airflowUI": 8080, "pgbouncer": PGBOUNCER_PORT}
+    assert values["apiServer"]["networkPolicy"]["ingress"]["ports"] == [{"port": values["ports"]["apiServer"]}]
