@@ -14,7 +14,7 @@ from components.common import Protection
 from components.database import MetadataDatabase, MetadataDatabaseArgs
 from components.irsa import IrsaRole, IrsaRoleArgs
 from config import load_settings
-from config.naming import Workload, airflow_workloads, dag_reading_workloads, service_account
+from config.naming import Workload, airflow_workloads, dag_reading_workloads, service_account, ui_workload
 
 settings = load_settings()  # raises ConfigError before any resource is registered
 tags = settings.base_tags
@@ -82,9 +82,9 @@ for workload in airflow_workloads(settings):
         ),
     )
 
-ui_workloads = {Workload.API_SERVER, Workload.WEBSERVER}
+# The UI only reads task logs; everything else writes them too.
 grants = [
-    buckets.logs.grant_read(role) if workload in ui_workloads else buckets.logs.grant_read_write(role)
+    buckets.logs.grant_read(role) if workload is ui_workload(settings) else buckets.logs.grant_read_write(role)
     for workload, role in roles.items()
 ]
 if settings.dags.source == "s3":
