@@ -11,6 +11,7 @@ import pytest
 
 from components.common import Protection
 from components.database import MetadataDatabase, MetadataDatabaseArgs
+from config import Settings
 from config.connections import effective_max_connections
 from config.rds_sizing import GIB, default_max_connections, instance_class_problem, instance_memory_gib
 from offline import REPO, Inventory, read_stack_config
@@ -304,8 +305,8 @@ class SpecialPasswordCloud(OfflineCloud):
         return "none"
 
 
-def build_database(protection: Protection | None = None) -> MetadataDatabase:
-    settings = make_settings("dev")
+def build_database(protection: Protection | None = None, settings: Settings | None = None) -> MetadataDatabase:
+    settings = settings or make_settings("dev")
     return MetadataDatabase(
         "db",
         MetadataDatabaseArgs(
@@ -394,19 +395,7 @@ def test_pinned_max_connections_lands_in_the_parameter_group(run_components: Cal
     assert effective_max_connections(settings.database) == 300
 
     def program():
-        MetadataDatabase(
-            "db",
-            MetadataDatabaseArgs(
-                config=settings.database,
-                identifier="test-metadata",
-                region=REGION,
-                vpc_id=VPC,
-                subnet_ids=SUBNETS,
-                client_security_group_id=CLIENT_SG,
-                kms_key_arn=None,
-                protection=Protection(),
-            ),
-        )
+        build_database(settings=settings)
 
     inventory = run_components(program)
     parameters = {p["name"]: p for p in inventory.one("aws:rds/parameterGroup:ParameterGroup").inputs["parameters"]}
