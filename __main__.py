@@ -6,6 +6,7 @@ All wiring between components happens here and only through their outputs.
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
 from components.airflow_release import AirflowRelease, AirflowReleaseArgs
 from components.buckets import AirflowBuckets, AirflowBucketsArgs, BucketSpec
@@ -14,12 +15,23 @@ from components.common import Protection
 from components.database import MetadataDatabase, MetadataDatabaseArgs
 from components.irsa import IrsaRole, IrsaRoleArgs
 from config import load_settings
-from config.naming import Workload, airflow_workloads, dag_reading_workloads, service_account, ui_workload
+from config.naming import (
+    Workload,
+    airflow_workloads,
+    aws_names,
+    bucket_name,
+    dag_reading_workloads,
+    service_account,
+    ui_workload,
+)
 
 settings = load_settings()  # raises ConfigError before any resource is registered
 tags = settings.base_tags
 protection = Protection.from_mode(settings.protection.mode)
 kms_key_arn = settings.encryption.kms_key_arn
+workloads = airflow_workloads(settings)
+names = aws_names(settings, workloads)
+account_id = aws.get_caller_identity_output().account_id
 
 cluster = ClusterAccess(
     "cluster",
@@ -28,6 +40,7 @@ cluster = ClusterAccess(
         region=settings.aws_region,
         vpc_id=settings.network.vpc_id,
         private_subnet_ids=settings.network.private_subnet_ids,
+        node_role_name=names.node_role,
         kms_key_arn=kms_key_arn,
         tags=tags,
     ),
@@ -37,7 +50,10 @@ database = MetadataDatabase(
     "metadata-db",
     MetadataDatabaseArgs(
         config=settings.database,
-        identifier=f"{settings.resource_prefix}-metadata",
+        identifier=names.db_identifier,
+        final_snapshot_identifier=names.db_final_snapshot,
+        security_group_name=names.db_security_group,
+        monitoring_role_name=names.db_monitoring_role,
         region=settings.aws_region,
         vpc_id=cluster.vpc_id,
         subnet_ids=settings.network.private_subnet_ids,
@@ -51,9 +67,9 @@ database = MetadataDatabase(
 buckets = AirflowBuckets(
     "buckets",
     AirflowBucketsArgs(
-        dags=BucketSpec(name=settings.dag_bucket_name, versioned=True),
+        dags=BucketSpec(name=account_id.apply(lambda account: bucket_name(settings, "dags", account)), versioned=True),
         logs=BucketSpec(
-            name=settings.log_bucket_name,
+            name=account_id.apply(lambda account: bucket_name(settings, "logs", account)),
             versioned=False,
             expire_objects_after_days=settings.buckets.log_retention_days,
         ),
@@ -67,13 +83,13 @@ buckets = AirflowBuckets(
 )
 
 roles: dict[Workload, IrsaRole] = {}
-for workload in airflow_workloads(settings):
+for workload in workloads:
     extra = settings.irsa.extra_statements.get(workload.config_key, [])
     roles[workload] = IrsaRole(
         f"irsa-{workload.value}",
         IrsaRoleArgs(
             service_account=service_account(settings, workload),
-            role_name=f"{settings.resource_prefix}-{workload.value}",
+            role_name=names.irsa_roles[workload],
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
             permissions_boundary_arn=settings.irsa.permissions_boundary_arn,

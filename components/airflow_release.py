@@ -15,7 +15,7 @@ from components.airflow_values import API_PORT, ReleaseWiring, airflow_values
 from components.common import DatabaseEndpoint, Protection, metadata_uri
 from components.pgbouncer import PGBOUNCER_PORT, pgbouncer_ini, pgbouncer_users
 from config.airflow_models import HELM_REPOSITORY
-from config.naming import Workload, chart_fullname, secret_names, ui_workload
+from config.naming import Workload, chart_object_name, secret_names, ui_workload
 from config.settings import Settings
 
 CHART = "airflow"
@@ -111,7 +111,7 @@ class AirflowRelease(pulumi.ComponentResource):
 
         self.namespace = self._namespace_name
         self.release_name = self.release.name
-        self.api_service_name = pulumi.Output.from_input(f"{chart_fullname(settings)}-{ui_workload(settings).value}")
+        self.api_service_name = pulumi.Output.from_input(chart_object_name(settings, ui_workload(settings).value))
         self.api_service_port = pulumi.Output.from_input(API_PORT)
         self.register_outputs(
             {
@@ -196,11 +196,12 @@ class AirflowRelease(pulumi.ComponentResource):
 
     def _metadata_connection(self, settings: Settings, db: DatabaseEndpoint) -> pulumi.Output[str]:
         """Airflow's SQLAlchemy URI (to PgBouncer when it runs, else to RDS), always a secret."""
-        fullname = chart_fullname(settings)
         if settings.airflow.pgbouncer.enabled:
-            host = f"{fullname}-pgbouncer.{settings.namespace}"
+            host = f"{chart_object_name(settings, 'pgbouncer')}.{settings.namespace}"
             uri = pulumi.Output.all(db.password).apply(
-                lambda v: metadata_uri(db.username, v[0], host, PGBOUNCER_PORT, f"{fullname}-metadata", "require")
+                lambda v: metadata_uri(
+                    db.username, v[0], host, PGBOUNCER_PORT, chart_object_name(settings, "metadata"), "require"
+                )
             )
         else:
             uri = pulumi.Output.all(db.password, db.address, db.port).apply(
@@ -226,7 +227,7 @@ class AirflowRelease(pulumi.ComponentResource):
 
     def _pgbouncer_tls(self, settings: Settings) -> k8s.core.v1.Secret:
         """Self-signed server certificate: Airflow connects with sslmode=require (encrypted, unverified)."""
-        host = f"{chart_fullname(settings)}-pgbouncer"
+        host = chart_object_name(settings, "pgbouncer")
         key = tls.PrivateKey(
             f"{self._name}-pgbouncer-tls-key",
             algorithm="ECDSA",
@@ -256,7 +257,7 @@ class AirflowRelease(pulumi.ComponentResource):
             api_version="monitoring.coreos.com/v1",
             kind="ServiceMonitor",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=f"{chart_fullname(settings)}-statsd", namespace=self._namespace_name
+                name=chart_object_name(settings, "statsd"), namespace=self._namespace_name
             ),
             spec={
                 "selector": {

@@ -19,7 +19,6 @@ from config.airflow_models import ComponentConfig, Resources
 from config.naming import (
     SecretNames,
     Workload,
-    chart_fullname,
     dag_reading_workloads,
     secret_names,
     service_account,
@@ -29,22 +28,31 @@ from config.settings import Settings
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 AIRFLOW_UID = 50000
+AIRFLOW_GID = 0  # the official image's airflow user is 50000 with primary group root (OpenShift-style)
 AIRFLOW_HOME = "/opt/airflow"
 DAGS_FOLDER = f"{AIRFLOW_HOME}/dags"
 LOGS_CONNECTION_ID = "aws_task_logs"
 API_PORT = 8080
-NOBODY_UID = 65534
-GIT_SYNC_UID = 65533
+# The user each non-Airflow image is built to run as. PgBouncer (`pgbouncer -u nobody`) must start
+# with nobody's own group: a gid-0 process cannot setgid to nobody and PgBouncer exits.
+NOBODY = (65534, 65534)  # chart PgBouncer + exporter images, prometheus statsd-exporter (USER nobody)
+GIT_SYNC = (65533, 65533)  # registry.k8s.io/git-sync (user git-sync)
 ADMIN_PASSWORD_DIR = f"{AIRFLOW_HOME}/secrets/admin"
 S3_DAGS_VOLUME = "dags-s3"
 
-POD_SECURITY = {
-    "runAsNonRoot": True,
-    "runAsUser": AIRFLOW_UID,
-    "runAsGroup": 0,
-    "fsGroup": 0,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
+
+def pod_security(uid: int, gid: int) -> dict[str, Any]:
+    """Pod security context for an image built to run as uid:gid."""
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": gid,
+        "fsGroup": gid,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+POD_SECURITY = pod_security(AIRFLOW_UID, AIRFLOW_GID)
 CONTAINER_SECURITY = {
     "allowPrivilegeEscalation": False,
     "capabilities": {"drop": ["ALL"]},
@@ -128,11 +136,20 @@ def _s3_sync_containers(settings: Settings, dag_bucket: str) -> tuple[dict[str, 
         "image": sync.image,
         "env": [{"name": "HOME", "value": "/tmp"}, {"name": "AWS_REGION", "value": settings.aws_region}],
         "resources": SIDECAR_RESOURCES,
-        "securityContext": {**CONTAINER_SECURITY, "runAsUser": AIRFLOW_UID, "runAsGroup": 0},
+        # The AWS CLI image defaults to root; run it as Airflow's user so the DAG files it writes
+        # belong to the user that reads them.
+        "securityContext": {**CONTAINER_SECURITY, "runAsUser": AIRFLOW_UID, "runAsGroup": AIRFLOW_GID},
         "volumeMounts": [{"name": S3_DAGS_VOLUME, "mountPath": DAGS_FOLDER}],
     }
     init = {**base, "name": "s3-dag-sync-init", "command": ["/bin/sh", "-c", f"exec {command}"]}
-    loop = f"while true; do {command} || echo 'DAG sync failed' >&2; sleep {sync.interval_seconds}; done"
+    # The shell is PID 1 of its container: it must handle TERM itself, and a foreground `sleep`
+    # would hold the signal until the sleep ends. Run both steps in the background and `wait`,
+    # which a trapped signal interrupts at once, so rollouts don't wait out the grace period.
+    loop = (
+        "trap 'exit 0' TERM INT; "
+        f"while true; do {command} & wait $! || echo 'DAG sync failed' >&2; "
+        f"sleep {sync.interval_seconds} & wait $!; done"
+    )
     sidecar = {**base, "name": "s3-dag-sync", "command": ["/bin/sh", "-c", loop]}
     return init, sidecar
 
@@ -155,7 +172,9 @@ def _dag_delivery(settings: Settings, wiring: ReleaseWiring, values: dict[str, A
             "period": f"{git.period_seconds}s",
             "maxFailures": 3,
             "resources": SIDECAR_RESOURCES,
-            "securityContexts": {"container": {**CONTAINER_SECURITY, "runAsUser": GIT_SYNC_UID}},
+            "securityContexts": {
+                "container": {**CONTAINER_SECURITY, "runAsUser": GIT_SYNC[0], "runAsGroup": GIT_SYNC[1]}
+            },
         }
         if git.auth == "ssh":
             git_values.update(sshKeySecret=names.git_ssh_key, knownHosts=git.known_hosts or "")
@@ -258,7 +277,6 @@ def _pgbouncer(settings: Settings, names: SecretNames) -> dict[str, Any]:
     pgbouncer = settings.airflow.pgbouncer
     if not pgbouncer.enabled:
         return {"enabled": False}
-    nobody = {**POD_SECURITY, "runAsUser": NOBODY_UID}
     return {
         "enabled": True,
         "replicas": pgbouncer.replicas,
@@ -278,7 +296,7 @@ def _pgbouncer(settings: Settings, names: SecretNames) -> dict[str, Any]:
             "resources": SIDECAR_RESOURCES,
             **_container_only(),
         },
-        **_hardened(nobody),
+        **_hardened(pod_security(*NOBODY)),
     }
 
 
@@ -316,7 +334,6 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
     image = {"repository": airflow.image.repository, "tag": airflow.image_tag, "pullPolicy": "IfNotPresent"}
 
     values: dict[str, Any] = {
-        "fullnameOverride": chart_fullname(settings),
         "airflowVersion": airflow.version,
         "defaultAirflowRepository": airflow.image.repository,
         "defaultAirflowTag": airflow.image_tag,
@@ -355,7 +372,7 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
         "statsd": {
             "enabled": True,
             "extraNetworkPolicies": _prometheus_peers(settings),
-            **_hardened({**POD_SECURITY, "runAsUser": NOBODY_UID}),
+            **_hardened(pod_security(*NOBODY)),
         },
         "pgbouncer": _pgbouncer(settings, names),
         "cleanup": {"enabled": True, **_hardened()},

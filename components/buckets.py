@@ -20,7 +20,7 @@ _WRITE_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload"]
 class BucketSpec:
     """One bucket's name and data-lifecycle settings."""
 
-    name: str
+    name: pulumi.Input[str]
     versioned: bool
     expire_objects_after_days: int | None = None
 

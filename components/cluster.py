@@ -20,7 +20,11 @@ from components.common import partition, service_trust_policy, tagged
 from config.models import ClusterConfig
 
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
-CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def cluster_admin_policy_arn(region: str) -> str:
+    """EKS's AmazonEKSClusterAdminPolicy access policy in the region's partition."""
+    return f"arn:{partition(region)}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class ClusterAccessArgs:
     region: str
     vpc_id: str
     private_subnet_ids: Sequence[str]
+    node_role_name: str | None = None  # create mode; None: auto-named
     kms_key_arn: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -135,7 +140,7 @@ class ClusterAccess(pulumi.ComponentResource):
                 principal_arn=arn,
                 access_policies={
                     "cluster-admin": eks.AccessPolicyAssociationArgs(
-                        policy_arn=CLUSTER_ADMIN_POLICY,
+                        policy_arn=cluster_admin_policy_arn(args.region),
                         access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                     )
                 },
@@ -168,7 +173,7 @@ class ClusterAccess(pulumi.ComponentResource):
         )
         node_role = aws.iam.Role(
             f"{name}-node-role",
-            name=f"{cfg.name}-nodes",
+            name=args.node_role_name,
             assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),

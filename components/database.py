@@ -26,6 +26,9 @@ class MetadataDatabaseArgs:
 
     config: DatabaseConfig
     identifier: str
+    final_snapshot_identifier: str
+    security_group_name: str
+    monitoring_role_name: str
     region: str
     vpc_id: pulumi.Input[str]
     subnet_ids: Sequence[str]
@@ -71,10 +74,10 @@ class MetadataDatabase(pulumi.ComponentResource):
         )
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
-            name=f"{args.identifier}-db",
+            name=args.security_group_name,
             description=f"PostgreSQL clients of {args.identifier}",
             vpc_id=args.vpc_id,
-            tags=tagged(args.tags, f"{args.identifier}-db"),
+            tags=tagged(args.tags, args.security_group_name),
             opts=stateful,
         )
         aws.vpc.SecurityGroupIngressRule(
@@ -137,7 +140,7 @@ class MetadataDatabase(pulumi.ComponentResource):
             copy_tags_to_snapshot=True,
             deletion_protection=cfg.deletion_protection,
             skip_final_snapshot=cfg.skip_final_snapshot,
-            final_snapshot_identifier=None if cfg.skip_final_snapshot else f"{args.identifier}-final",
+            final_snapshot_identifier=None if cfg.skip_final_snapshot else args.final_snapshot_identifier,
             delete_automated_backups=cfg.skip_final_snapshot,
             auto_minor_version_upgrade=True,
             allow_major_version_upgrade=False,
@@ -182,7 +185,7 @@ class MetadataDatabase(pulumi.ComponentResource):
     def _monitoring_role(self, name: str, args: MetadataDatabaseArgs) -> pulumi.Output[str]:
         role = aws.iam.Role(
             f"{name}-monitoring-role",
-            name=f"{args.identifier}-rds-monitoring",
+            name=args.monitoring_role_name,
             assume_role_policy=service_trust_policy("monitoring.rds.amazonaws.com"),
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),

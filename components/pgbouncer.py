@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from config.naming import chart_fullname
+from config.naming import chart_object_name
 from config.settings import Settings
 
 PGBOUNCER_PORT = 6543
@@ -12,7 +12,7 @@ PGBOUNCER_TLS_DIR = "/etc/pgbouncer/client-tls"
 def pgbouncer_ini(settings: Settings, db_name: str, db_host: str, db_port: int, db_user: str) -> str:
     """pgbouncer.ini: one pooled database `<fullname>-metadata`; TLS required from Airflow and towards RDS."""
     pgbouncer = settings.airflow.pgbouncer
-    alias = f"{chart_fullname(settings)}-metadata"
+    alias = chart_object_name(settings, "metadata")
     lines = [
         "[databases]",
         f"{alias} = host={db_host} dbname={db_name} port={int(db_port)} pool_size={pgbouncer.metadata_pool_size}",

@@ -6,8 +6,10 @@ IRSA trust policies (`system:serviceaccount:<namespace>:<name>`) and the Helm va
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from config.settings import Settings
 
@@ -79,8 +81,21 @@ def dag_reading_workloads(settings: Settings) -> tuple[Workload, ...]:
     return (*parsers, Workload.TRIGGERER, Workload.WORKER)
 
 
-def chart_fullname(settings: Settings) -> str:
-    """The chart's `airflow.fullname`: the release name if it contains "airflow", else `<release>-airflow`."""
+def chart_object_name(settings: Settings, suffix: str) -> str:
+    """Name the chart gives one of its objects (Service, Deployment, NetworkPolicy...).
+
+    With `useStandardNaming` off (the chart's default, which we keep) `airflow.fullname` is the
+    release name itself, whatever it contains: release `orchestrator` gives `orchestrator-pgbouncer`.
+    """
+    return f"{settings.airflow.release_name}-{suffix}"
+
+
+def chart_service_account_base(settings: Settings) -> str:
+    """The chart's service-account prefix: the release name if it contains "airflow", else `<release>-airflow`.
+
+    This is `airflow.serviceAccountName` in the chart's _helpers.yaml; unlike object names it
+    ignores `useStandardNaming`.
+    """
     release = settings.airflow.release_name
     return release if "airflow" in release else f"{release}-airflow"
 
@@ -88,10 +103,10 @@ def chart_fullname(settings: Settings) -> str:
 def service_account(settings: Settings, workload: Workload) -> ServiceAccount:
     """Name of the service account a workload runs under.
 
-    Follows the chart's own default, `<fullname>-<suffix>`, so `kubectl` output looks
+    Follows the chart's own default, `<sa-base>-<suffix>`, so `kubectl` output looks
     familiar; the Helm values set it explicitly from here all the same.
     """
-    return ServiceAccount(workload, settings.namespace, f"{chart_fullname(settings)}-{workload.value}")
+    return ServiceAccount(workload, settings.namespace, f"{chart_service_account_base(settings)}-{workload.value}")
 
 
 def ui_workload(settings: Settings) -> Workload:
@@ -114,11 +129,12 @@ class SecretNames:
     git_ssh_key: str
     git_credentials: str
     admin_password: str
+    db_bootstrap: str
 
 
 def secret_names(settings: Settings) -> SecretNames:
     """Names of every Secret shared between the Secret resources and the Helm values."""
-    base = chart_fullname(settings)
+    base = settings.airflow.release_name
     return SecretNames(
         metadata=f"{base}-metadata-connection",
         fernet_key=f"{base}-static-fernet-key",
@@ -131,4 +147,50 @@ def secret_names(settings: Settings) -> SecretNames:
         git_ssh_key=f"{base}-git-ssh-key",
         git_credentials=f"{base}-git-credentials",
         admin_password=f"{base}-admin-password",
+        db_bootstrap=f"{base}-db-bootstrap",
+    )
+
+
+# -- AWS names -------------------------------------------------------------------------------
+# Every AWS name this program derives comes from here, so the config rules can check each one
+# against its service's limits before anything is created (config/rules.py `_aws_names`).
+
+# An account id has exactly 12 digits: a stand-in of that length makes config-time checks exact.
+ACCOUNT_ID_STAND_IN = "000000000000"
+BucketKind = Literal["dags", "logs"]
+
+
+def bucket_name(settings: Settings, kind: BucketKind, account_id: str) -> str:
+    """The bucket's name: configured, else `<namePrefix>-<kind>-<environment>-<account>-<region>`.
+
+    S3 names are global: account and region in the default keep two accounts' (or regions')
+    stacks of the same environment from colliding.
+    """
+    configured = settings.buckets.dag_bucket_name if kind == "dags" else settings.buckets.log_bucket_name
+    return configured or f"{settings.name_prefix}-{kind}-{settings.environment}-{account_id}-{settings.aws_region}"
+
+
+@dataclass(frozen=True)
+class AwsNames:
+    """Names of the AWS resources the program names itself (others are auto-named)."""
+
+    db_identifier: str
+    db_final_snapshot: str
+    db_security_group: str
+    db_monitoring_role: str
+    node_role: str | None
+    irsa_roles: Mapping[Workload, str]
+
+
+def aws_names(settings: Settings, workloads: tuple[Workload, ...]) -> AwsNames:
+    """The AWS names of one stack (`<namePrefix>-<environment>-…`)."""
+    prefix = f"{settings.name_prefix}-{settings.environment}"
+    identifier = f"{prefix}-metadata"
+    return AwsNames(
+        db_identifier=identifier,
+        db_final_snapshot=f"{identifier}-final",
+        db_security_group=f"{identifier}-db",
+        db_monitoring_role=f"{identifier}-rds-monitoring",
+        node_role=f"{settings.cluster.name}-nodes" if settings.cluster.mode == "create" else None,
+        irsa_roles={workload: f"{prefix}-{workload.value}" for workload in workloads},
     )

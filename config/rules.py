@@ -15,7 +15,7 @@ from config.connections import (
     connection_budget,
 )
 from config.errors import Problem
-from config.naming import airflow_workloads
+from config.naming import ACCOUNT_ID_STAND_IN, airflow_workloads, aws_names, bucket_name, chart_object_name
 from config.settings import Settings
 from config.types import bucket_name_problem
 
@@ -58,20 +58,68 @@ def _storage(s: Settings) -> list[Problem]:
     return []
 
 
-def _bucket_names(s: Settings) -> list[Problem]:
-    problems = []
-    named = (
-        ("dagBucketName", s.buckets.dag_bucket_name, s.dag_bucket_name),
-        ("logBucketName", s.buckets.log_bucket_name, s.log_bucket_name),
+def _rds_identifier_problem(name: str, limit: int) -> str | None:
+    if len(name) > limit:
+        return f"RDS allows {limit} characters"
+    if "--" in name or name.endswith("-") or not name[:1].isalpha():
+        return "RDS refuses consecutive hyphens, a trailing hyphen or a leading non-letter"
+    return None
+
+
+def _iam_name_problem(name: str) -> str | None:
+    return "IAM allows 64 characters" if len(name) > 64 else None
+
+
+def _derived(key: str, given: str, what: str, name: str, problem: str | None) -> list[Problem]:
+    if problem is None:
+        return []
+    return [Problem(key, f"gives {what} {name!r} ({len(name)} characters), which {problem}", given)]
+
+
+def _aws_names(s: Settings) -> list[Problem]:
+    """Every AWS name the program derives, checked against its service's rules."""
+    names = aws_names(s, airflow_workloads(s))
+    prefix = ("namePrefix", s.name_prefix)
+    problems = _derived(
+        *prefix, "RDS identifier", names.db_identifier, _rds_identifier_problem(names.db_identifier, 63)
     )
-    for field, configured, name in named:
+    if not problems:  # the final snapshot shares the identifier's characters
+        snapshot = names.db_final_snapshot
+        problems += _derived(*prefix, "final snapshot", snapshot, _rds_identifier_problem(snapshot, 255))
+    for role in (names.db_monitoring_role, *names.irsa_roles.values()):
+        problems += _derived(*prefix, "IAM role name", role, _iam_name_problem(role))
+    if names.node_role:
+        problems += _derived(
+            "cluster.name", s.cluster.name, "node IAM role", names.node_role, _iam_name_problem(names.node_role)
+        )
+    for kind, field in (("dags", "dagBucketName"), ("logs", "logBucketName")):
+        name = bucket_name(s, kind, ACCOUNT_ID_STAND_IN)
         problem = bucket_name_problem(name)
+        configured = s.buckets.dag_bucket_name if kind == "dags" else s.buckets.log_bucket_name
         if problem and configured is None:
-            problems.append(Problem("namePrefix", f"derived bucket name {name!r} is invalid: {problem}", s.name_prefix))
+            problems.append(
+                Problem(
+                    "namePrefix",
+                    f"gives default bucket name {name!r} ({len(name)} characters with the 12-digit account id): "
+                    f"{problem}; shorten namePrefix or set buckets.{field}",
+                    s.name_prefix,
+                )
+            )
         elif problem:
             problems.append(Problem(f"buckets.{field}", problem, name))
-    if s.dag_bucket_name == s.log_bucket_name:
-        problems.append(Problem("buckets.logBucketName", "must differ from the DAG bucket name", s.log_bucket_name))
+    if bucket_name(s, "dags", ACCOUNT_ID_STAND_IN) == bucket_name(s, "logs", ACCOUNT_ID_STAND_IN):
+        problems.append(
+            Problem("buckets.logBucketName", "must differ from the DAG bucket name", s.buckets.log_bucket_name)
+        )
+    service = chart_object_name(s, "api-server")
+    if len(service) > 63:
+        problems.append(
+            Problem(
+                "airflow.releaseName",
+                f"gives the Service {service!r} ({len(service)} characters); Kubernetes Service names allow 63",
+                s.airflow.release_name,
+            )
+        )
     return problems
 
 
@@ -298,7 +346,7 @@ def check_secrets(settings: Settings, present: frozenset[str]) -> list[Problem]:
 RULES: tuple[Callable[[Settings], list[Problem]], ...] = (
     _prod_invariants,
     _storage,
-    _bucket_names,
+    _aws_names,
     _regions,
     _cluster,
     _irsa,

@@ -47,21 +47,6 @@ class Settings(Model):
         return self.airflow.namespace or f"airflow-{self.environment}"
 
     @property
-    def dag_bucket_name(self) -> str:
-        """Effective DAG bucket name."""
-        return self.buckets.dag_bucket_name or f"{self.name_prefix}-dags-{self.environment}"
-
-    @property
-    def log_bucket_name(self) -> str:
-        """Effective task-log bucket name."""
-        return self.buckets.log_bucket_name or f"{self.name_prefix}-logs-{self.environment}"
-
-    @property
-    def resource_prefix(self) -> str:
-        """Prefix of AWS resource names: <namePrefix>-<environment>."""
-        return f"{self.name_prefix}-{self.environment}"
-
-    @property
     def base_tags(self) -> dict[str, str]:
         """Tags applied to every AWS resource."""
         return {

@@ -174,7 +174,10 @@ def test_s3_sync_runs_where_dags_are_read_with_a_pinned_image():
         section = values[workload.values_key]
         (init,) = section["extraInitContainers"]
         # The bucket comes from the wiring (the AirflowBuckets output), not from config.
-        assert "aws s3 sync s3://wired-etl-airflow-dags-uat/dags /opt/airflow/dags --delete" in init["command"][2]
+        assert (
+            "aws s3 sync s3://wired-etl-airflow-dags-uat-111122223333-eu-west-1/dags /opt/airflow/dags --delete"
+            in init["command"][2]
+        )
         assert init["image"].rsplit(":", 1)[1] not in ("", "latest")
         assert section["extraVolumeMounts"][0]["mountPath"] == DAGS_FOLDER
         sidecars = section.get("extraContainers", [])

@@ -35,7 +35,10 @@ def children(inventory: Inventory, parent: Registration) -> list[Registration]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_two_buckets_named_per_environment(stack: str) -> None:
     names = sorted(b.inputs["bucket"] for b in stack_inventory(stack).of_type(BUCKET))
-    assert names == [f"etl-airflow-dags-{stack}", f"etl-airflow-logs-{stack}"]
+    assert names == [
+        f"etl-airflow-dags-{stack}-111122223333-eu-west-1",
+        f"etl-airflow-logs-{stack}-111122223333-eu-west-1",
+    ]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -78,7 +81,7 @@ def test_dev_uses_sse_s3(kind: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("kind", KINDS)
 def test_bucket_policy_denies_plain_http(stack: str, kind: str) -> None:
-    arn = f"arn:aws:s3:::etl-airflow-{kind}-{stack}"
+    arn = f"arn:aws:s3:::etl-airflow-{kind}-{stack}-111122223333-eu-west-1"
     policy = json.loads(child(stack, kind, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
     insecure = [s for s in policy["Statement"] if s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}]
     assert insecure == [

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from config import ConfigError, Settings, build_settings
-from config.naming import Workload, airflow_workloads, dag_reading_workloads, service_account
+from config.naming import Workload, airflow_workloads, aws_names, bucket_name, dag_reading_workloads, service_account
 from offline import REPO
 from tests.conftest import AIRFLOW_ACCESS, REGION, STACKS, make_settings, minimal_raw, override, stack_settings
 
@@ -98,8 +98,8 @@ def test_environment_key_overrides_the_stack_name() -> None:
     assert settings.environment == "uat"
     assert settings.protection.mode == "retainOnDelete"
     assert settings.namespace == "airflow-uat"
-    assert settings.resource_prefix == "etl-airflow-uat"
-    assert settings.dag_bucket_name == "etl-airflow-dags-uat"
+    assert aws_names(settings, airflow_workloads(settings)).db_identifier == "etl-airflow-uat-metadata"
+    assert bucket_name(settings, "dags", "123456789012") == "etl-airflow-dags-uat-123456789012-eu-west-1"
 
 
 def test_environment_key_overrides_a_real_stack_file() -> None:

@@ -312,6 +312,9 @@ def build_database(protection: Protection | None = None, settings: Settings | No
         MetadataDatabaseArgs(
             config=settings.database,
             identifier="test-metadata",
+            final_snapshot_identifier="test-metadata-final",
+            security_group_name="test-metadata-db",
+            monitoring_role_name="test-metadata-rds-monitoring",
             region=REGION,
             vpc_id=VPC,
             subnet_ids=SUBNETS,

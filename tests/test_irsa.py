@@ -99,7 +99,7 @@ def test_trust_policy_is_pinned_to_one_service_account(stack: str) -> None:
     assert not issuer.startswith("https://")
     roles = irsa_roles(stack)
     for workload in airflow_workloads(settings):
-        role = roles[f"{settings.resource_prefix}-{workload.value}"]
+        role = roles[f"etl-airflow-{stack}-{workload.value}"]
         trust = json.loads(role.inputs["assumeRolePolicy"])
         [statement] = trust["Statement"]
         assert statement["Effect"] == "Allow"
@@ -195,7 +195,7 @@ def test_api_server_can_only_read_logs(stack: str) -> None:
 @pytest.mark.parametrize("workload", [Workload.SCHEDULER, Workload.DAG_PROCESSOR, Workload.WORKER, Workload.TRIGGERER])
 def test_backend_workloads_write_logs(stack: str, workload: Workload) -> None:
     policy = policies_of(stack, workload)["logs-bucket-read-write"]
-    log_arn = f"arn:aws:s3:::etl-airflow-logs-{stack}"
+    log_arn = f"arn:aws:s3:::etl-airflow-logs-{stack}-111122223333-eu-west-1"
     writes = [s for s in policy["Statement"] if "s3:PutObject" in listify(s["Action"])]
     assert writes == [
         {
@@ -211,7 +211,7 @@ def test_backend_workloads_write_logs(stack: str, workload: Workload) -> None:
 def test_dag_readers_get_prefix_scoped_dag_read(stack: str, workload: Workload) -> None:
     settings = stack_settings(stack)
     assert settings.dags.source == "s3"
-    dag_arn = f"arn:aws:s3:::etl-airflow-dags-{stack}"
+    dag_arn = f"arn:aws:s3:::etl-airflow-dags-{stack}-111122223333-eu-west-1"
     statements = policies_of(stack, workload)["dags-bucket-read"]["Statement"]
     listing = next(s for s in statements if s["Action"] == ["s3:ListBucket"])
     reading = next(s for s in statements if "s3:GetObject" in s["Action"])
@@ -276,7 +276,7 @@ def test_roles_are_tagged_with_their_service_account(stack: str) -> None:
     settings = stack_settings(stack)
     roles = irsa_roles(stack)
     for workload in airflow_workloads(settings):
-        tags = roles[f"{settings.resource_prefix}-{workload.value}"].inputs["tags"]
+        tags = roles[f"etl-airflow-{stack}-{workload.value}"].inputs["tags"]
         account = service_account(settings, workload)
         assert tags["kubernetes-service-account"] == f"{account.namespace}:{account.name}"
         assert tags["environment"] == stack

@@ -39,8 +39,9 @@ def test_whole_program_outputs(stack: str) -> None:
     assert outputs["dbEndpoint"].startswith(f"etl-airflow-{stack}-metadata.")
     assert outputs["dbEndpoint"].endswith(".rds.amazonaws.com")
     assert outputs["dbPort"] == 5432
-    assert outputs["dagBucketName"] == f"etl-airflow-dags-{stack}"
-    assert outputs["logBucketName"] == f"etl-airflow-logs-{stack}"
+    # S3 names are global: the default names carry the account id and the region.
+    assert outputs["dagBucketName"] == f"etl-airflow-dags-{stack}-111122223333-eu-west-1"
+    assert outputs["logBucketName"] == f"etl-airflow-logs-{stack}-111122223333-eu-west-1"
     role_arns = outputs["roleArns"]
     assert set(role_arns) == WORKLOADS
     assert all(arn.startswith("arn:aws:iam::111122223333:role/") for arn in role_arns.values())

@@ -10,7 +10,7 @@ import jsonschema
 
 from components.airflow_values import ReleaseWiring, airflow_values
 from config import Settings
-from config.naming import airflow_workloads
+from config.naming import airflow_workloads, bucket_name
 from offline import REPO
 from tests.conftest import PROJECT_PREFIX as P
 from tests.conftest import stack_object, stack_settings
@@ -49,8 +49,8 @@ def fake_wiring(settings: Settings) -> ReleaseWiring:
     """Role ARNs and bucket names as the other components would hand them over."""
     return ReleaseWiring(
         role_arns={w: f"arn:aws:iam::111122223333:role/test-{w.value}" for w in airflow_workloads(settings)},
-        dag_bucket=f"wired-{settings.dag_bucket_name}",
-        log_bucket=f"wired-{settings.log_bucket_name}",
+        dag_bucket=f"wired-{bucket_name(settings, 'dags', '111122223333')}",
+        log_bucket=f"wired-{bucket_name(settings, 'logs', '111122223333')}",
     )
 
 
