@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -11,8 +12,15 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import pulumi_tls as tls
 
-from components.airflow_values import API_PORT, ReleaseWiring, airflow_values
-from components.common import DatabaseEndpoint, Protection, metadata_uri
+from components.airflow_values import API_PORT, TRIGGERER_LOG_PORT, ReleaseWiring, airflow_values
+from components.common import DatabaseEndpoint, Protection, async_metadata_uri, metadata_uri
+from components.db_bootstrap import (
+    BOOTSTRAP_SQL,
+    JOB_DEADLINE_SECONDS,
+    SQL_FILE,
+    bootstrap_checksum,
+    bootstrap_pod_spec,
+)
 from components.pgbouncer import PGBOUNCER_PORT, pgbouncer_ini, pgbouncer_users
 from config.airflow_models import HELM_REPOSITORY
 from config.naming import Workload, chart_object_name, secret_names, ui_workload
@@ -77,17 +85,28 @@ class AirflowRelease(pulumi.ComponentResource):
             opts=child,
         )
         self._namespace_name = namespace.metadata.name
+        self._pgbouncer_checksum: pulumi.Output[str] | None = None
+        self._app_password = self._random_password("db-app-password", 40)
+        bootstrap = self._db_bootstrap(settings, args)
         secrets = self._static_secrets(settings, args)
         values = pulumi.Output.all(
-            pulumi.Output.all(**{w.value: arn for w, arn in args.role_arns.items()}), args.dag_bucket, args.log_bucket
+            pulumi.Output.all(**{w.value: arn for w, arn in args.role_arns.items()}),
+            args.dag_bucket,
+            args.log_bucket,
+            self._pgbouncer_checksum,
         ).apply(
             lambda v: airflow_values(
                 settings,
                 ReleaseWiring(
-                    role_arns={Workload(k): arn for k, arn in v[0].items()}, dag_bucket=v[1], log_bucket=v[2]
+                    role_arns={Workload(k): arn for k, arn in v[0].items()},
+                    dag_bucket=v[1],
+                    log_bucket=v[2],
+                    pgbouncer_checksum=v[3],
                 ),
             )
         )
+        if settings.airflow.network_policies and settings.airflow.major >= 3:
+            self._triggerer_logs_policy(settings)
         helm = settings.airflow.helm
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
@@ -104,7 +123,8 @@ class AirflowRelease(pulumi.ComponentResource):
                 timeout=helm.timeout_seconds,
                 max_history=helm.max_history,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=secrets),
+            # The application role must exist before the chart's migration job logs in with it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*secrets, bootstrap]),
         )
         if settings.airflow.metrics.service_monitor:
             self._service_monitor(name, settings)
@@ -123,16 +143,19 @@ class AirflowRelease(pulumi.ComponentResource):
         )
 
     # -- secrets ---------------------------------------------------------------------------
+    def _metadata(self, name: str) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(
+            name=name,
+            namespace=self._namespace_name,
+            labels={"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "airflow"},
+        )
+
     def _secret(
         self, suffix: str, secret_name: str, data: Mapping[str, pulumi.Input[str]], secret_type: str = "Opaque"
     ) -> k8s.core.v1.Secret:
         return k8s.core.v1.Secret(
             f"{self._name}-{suffix}",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=secret_name,
-                namespace=self._namespace_name,
-                labels={"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "airflow"},
-            ),
+            metadata=self._metadata(secret_name),
             type=secret_type,
             string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
             opts=pulumi.ResourceOptions(parent=self),
@@ -153,7 +176,7 @@ class AirflowRelease(pulumi.ComponentResource):
         fernet_bytes = random.RandomBytes(f"{self._name}-fernet-bytes", length=32, opts=self._protection.options(self))
         secrets = [
             self._secret("fernet-key", names.fernet_key, {"fernet-key": fernet_bytes.base64.apply(fernet_key)}),
-            self._secret("metadata", names.metadata, {"connection": self._metadata_connection(settings, db)}),
+            self._secret("metadata", names.metadata, self._metadata_connections(settings, db)),
         ]
         if settings.airflow.major >= 3:
             secrets.append(
@@ -194,38 +217,57 @@ class AirflowRelease(pulumi.ComponentResource):
                 secrets.append(self._secret("git-credentials", names.git_credentials, credentials))
         return secrets
 
-    def _metadata_connection(self, settings: Settings, db: DatabaseEndpoint) -> pulumi.Output[str]:
-        """Airflow's SQLAlchemy URI (to PgBouncer when it runs, else to RDS), always a secret."""
+    def _metadata_connections(self, settings: Settings, db: DatabaseEndpoint) -> dict[str, pulumi.Output[str]]:
+        """Airflow's URIs as the application role (to PgBouncer when it runs, else to RDS), always secrets.
+
+        `connection` is the psycopg2 URI the chart reads; on Airflow 3 `async-connection` is the
+        asyncpg form (`sql_alchemy_conn_async`), which Airflow would otherwise derive with a
+        `sslmode` that asyncpg refuses.
+        """
+        user = settings.database.app_username
         if settings.airflow.pgbouncer.enabled:
-            host = f"{chart_object_name(settings, 'pgbouncer')}.{settings.namespace}"
-            uri = pulumi.Output.all(db.password).apply(
-                lambda v: metadata_uri(
-                    db.username, v[0], host, PGBOUNCER_PORT, chart_object_name(settings, "metadata"), "require"
-                )
+            target = pulumi.Output.all(
+                f"{chart_object_name(settings, 'pgbouncer')}.{settings.namespace}",
+                PGBOUNCER_PORT,
+                chart_object_name(settings, "metadata"),
             )
         else:
-            uri = pulumi.Output.all(db.password, db.address, db.port).apply(
-                lambda v: metadata_uri(db.username, v[0], v[1], v[2], db.name, "require")
-            )
-        return pulumi.Output.secret(uri)
+            target = pulumi.Output.all(db.address, db.port, db.name)
+        endpoint = pulumi.Output.all(self._app_password, target)
+        uris = {"connection": endpoint.apply(lambda v: metadata_uri(user, v[0], *v[1], "require"))}
+        if settings.airflow.major >= 3:
+            uris["async-connection"] = endpoint.apply(lambda v: async_metadata_uri(user, v[0], *v[1]))
+        return {key: pulumi.Output.secret(uri) for key, uri in uris.items()}
 
     def _pgbouncer_secrets(self, settings: Settings, db: DatabaseEndpoint) -> list[k8s.core.v1.Secret]:
-        """PgBouncer's config, users, stats connection and the TLS key pair it serves Airflow with."""
+        """PgBouncer's config, users, stats connection and the TLS key pair it serves Airflow with.
+
+        The chart only checksums Secrets it renders itself, so the hash of everything here goes
+        into a pod annotation: a new endpoint, port, password, pool size or certificate rolls PgBouncer.
+        """
         names = self._names
-        ini = pulumi.Output.all(db.address, db.port).apply(
-            lambda v: pgbouncer_ini(settings, db.name, v[0], v[1], db.username)
+        user = settings.database.app_username
+        ini = pulumi.Output.all(db.address, db.port).apply(lambda v: pgbouncer_ini(settings, db.name, v[0], v[1], user))
+        users = self._app_password.apply(lambda password: pgbouncer_users(user, password))
+        stats = self._app_password.apply(
+            lambda password: metadata_uri(user, password, "127.0.0.1", PGBOUNCER_PORT, "pgbouncer", "require")
         )
-        users = pulumi.Output.all(db.password).apply(lambda v: pgbouncer_users(db.username, v[0]))
-        stats = pulumi.Output.all(db.password).apply(
-            lambda v: metadata_uri(db.username, v[0], "127.0.0.1", PGBOUNCER_PORT, "pgbouncer", "require")
+        certificate, key = self._pgbouncer_tls(settings)
+        self._pgbouncer_checksum = pulumi.Output.unsecret(
+            pulumi.Output.all(ini, users, stats, certificate, key).apply(_checksum)
         )
         return [
             self._secret("pgbouncer-config", names.pgbouncer_config, {"pgbouncer.ini": ini, "users.txt": users}),
             self._secret("pgbouncer-stats", names.pgbouncer_stats, {"connection": stats}),
-            self._pgbouncer_tls(settings),
+            self._secret(
+                "pgbouncer-tls",
+                names.pgbouncer_tls,
+                {"tls.crt": certificate, "tls.key": key},
+                secret_type="kubernetes.io/tls",
+            ),
         ]
 
-    def _pgbouncer_tls(self, settings: Settings) -> k8s.core.v1.Secret:
+    def _pgbouncer_tls(self, settings: Settings) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
         """Self-signed server certificate: Airflow connects with sslmode=require (encrypted, unverified)."""
         host = chart_object_name(settings, "pgbouncer")
         key = tls.PrivateKey(
@@ -244,11 +286,79 @@ class AirflowRelease(pulumi.ComponentResource):
             allowed_uses=["digital_signature", "key_encipherment", "server_auth"],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return self._secret(
-            "pgbouncer-tls",
-            self._names.pgbouncer_tls,
-            {"tls.crt": certificate.cert_pem, "tls.key": key.private_key_pem},
-            secret_type="kubernetes.io/tls",
+        return certificate.cert_pem, key.private_key_pem
+
+    def _db_bootstrap(self, settings: Settings, args: AirflowReleaseArgs) -> k8s.batch.v1.Job:
+        """The Job that creates the application role with the master credentials (the only user of them)."""
+        db = args.database
+        data = {
+            "PGHOST": pulumi.Output.from_input(db.address),
+            "PGPORT": pulumi.Output.from_input(db.port).apply(lambda port: str(int(port))),
+            "PGDATABASE": pulumi.Output.from_input(db.name),
+            "PGUSER": pulumi.Output.from_input(db.username),
+            "PGPASSWORD": pulumi.Output.from_input(db.password),
+            "APP_USER": pulumi.Output.from_input(settings.database.app_username),
+            "APP_PASSWORD": self._app_password,
+        }
+        name = self._names.db_bootstrap
+        secret = self._secret("db-bootstrap", name, data)
+        sql = k8s.core.v1.ConfigMap(
+            f"{self._name}-db-bootstrap-sql",
+            metadata=self._metadata(name),
+            data={SQL_FILE: BOOTSTRAP_SQL},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        keys = sorted(data)
+        checksum = pulumi.Output.unsecret(
+            pulumi.Output.all(*(data[key] for key in keys)).apply(
+                lambda values: bootstrap_checksum(dict(zip(keys, values, strict=True)))
+            )
+        )
+        return k8s.batch.v1.Job(
+            f"{self._name}-db-bootstrap",
+            metadata=self._metadata(name),
+            spec={
+                "backoffLimit": 6,
+                "activeDeadlineSeconds": JOB_DEADLINE_SECONDS,
+                "template": {
+                    "metadata": {
+                        "labels": {"app.kubernetes.io/part-of": "airflow", "component": "db-bootstrap"},
+                        # A new password or endpoint changes the template: the Job is replaced and runs again.
+                        "annotations": {"checksum/db-bootstrap": checksum},
+                    },
+                    "spec": bootstrap_pod_spec(settings.database.bootstrap_image, name, name),
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[secret, sql], delete_before_replace=True),
+        )
+
+    def _triggerer_logs_policy(self, settings: Settings) -> k8s.networking.v1.NetworkPolicy:
+        """Let the API server read live triggerer logs.
+
+        Chart 1.19.0's triggerer NetworkPolicy admits only `component: webserver` on the log port,
+        which Airflow 3 no longer runs; policies add up, so this one admits the API server too.
+        """
+        release = settings.airflow.release_name
+        return k8s.networking.v1.NetworkPolicy(
+            f"{self._name}-triggerer-logs-policy",
+            metadata=self._metadata(chart_object_name(settings, "triggerer-logs-from-api-server")),
+            spec={
+                "podSelector": {"matchLabels": {"tier": "airflow", "component": "triggerer", "release": release}},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {
+                                "podSelector": {
+                                    "matchLabels": {"tier": "airflow", "component": "api-server", "release": release}
+                                }
+                            }
+                        ],
+                        "ports": [{"protocol": "TCP", "port": TRIGGERER_LOG_PORT}],
+                    }
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _service_monitor(self, name: str, settings: Settings) -> None:
@@ -267,3 +377,7 @@ class AirflowRelease(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
         )
+
+
+def _checksum(parts: Sequence[str]) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()

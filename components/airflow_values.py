@@ -7,7 +7,6 @@ the README ("How the Helm values are wired").
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shlex
 from collections.abc import Mapping
@@ -33,6 +32,8 @@ AIRFLOW_HOME = "/opt/airflow"
 DAGS_FOLDER = f"{AIRFLOW_HOME}/dags"
 LOGS_CONNECTION_ID = "aws_task_logs"
 API_PORT = 8080
+TRIGGERER_LOG_PORT = 8794
+ASYNC_CONNECTION_ENV = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"
 # The user each non-Airflow image is built to run as. PgBouncer (`pgbouncer -u nobody`) must start
 # with nobody's own group: a gid-0 process cannot setgid to nobody and PgBouncer exits.
 NOBODY = (65534, 65534)  # chart PgBouncer + exporter images, prometheus statsd-exporter (USER nobody)
@@ -69,6 +70,7 @@ class ReleaseWiring:
     role_arns: Mapping[Workload, str]
     dag_bucket: str
     log_bucket: str
+    pgbouncer_checksum: str | None = None  # hash of PgBouncer's Secrets (when it runs)
 
 
 def _hardened(pod: Mapping[str, Any] | None = POD_SECURITY) -> dict[str, Any]:
@@ -263,20 +265,12 @@ def _prometheus_peers(settings: Settings) -> list[dict[str, Any]]:
     return [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}]
 
 
-def pgbouncer_settings_checksum(settings: Settings) -> str:
-    """Hash of the PgBouncer settings we render into our own config Secret.
-
-    The chart mounts that Secret with subPath and only checksums the Secret it renders
-    itself, so without this annotation a pool-size change would never roll PgBouncer.
-    """
-    pgbouncer = settings.airflow.pgbouncer.model_dump(mode="json")
-    return hashlib.sha256(json.dumps(pgbouncer, sort_keys=True).encode()).hexdigest()
-
-
-def _pgbouncer(settings: Settings, names: SecretNames) -> dict[str, Any]:
+def _pgbouncer(settings: Settings, names: SecretNames, checksum: str | None) -> dict[str, Any]:
     pgbouncer = settings.airflow.pgbouncer
     if not pgbouncer.enabled:
         return {"enabled": False}
+    if checksum is None:
+        raise ValueError("PgBouncer needs the checksum of its Secrets in the wiring")
     return {
         "enabled": True,
         "replicas": pgbouncer.replicas,
@@ -286,7 +280,8 @@ def _pgbouncer(settings: Settings, names: SecretNames) -> dict[str, Any]:
         "configSecretName": names.pgbouncer_config,
         "extraVolumes": [{"name": "client-tls", "secret": {"secretName": names.pgbouncer_tls, "defaultMode": 0o440}}],
         "extraVolumeMounts": [{"name": "client-tls", "mountPath": PGBOUNCER_TLS_DIR, "readOnly": True}],
-        "podAnnotations": {"checksum/pgbouncer-settings": pgbouncer_settings_checksum(settings)},
+        # The chart checksums only Secrets it renders: this hash of ours rolls PgBouncer on any change.
+        "podAnnotations": {"checksum/pgbouncer-secrets": checksum},
         "extraNetworkPolicies": _prometheus_peers(settings),
         "podDisruptionBudget": {"enabled": pgbouncer.replicas > 1, "config": {"maxUnavailable": 1}},
         "resources": SIDECAR_RESOURCES,
@@ -340,7 +335,12 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
         "images": {"airflow": image, "pod_template": {k: image[k] for k in ("repository", "tag", "pullPolicy")}},
         "executor": "KubernetesExecutor",
         # The ports other wiring relies on (network policy, outputs, PgBouncer ini), stated once.
-        "ports": {"apiServer": API_PORT, "airflowUI": API_PORT, "pgbouncer": PGBOUNCER_PORT},
+        "ports": {
+            "apiServer": API_PORT,
+            "airflowUI": API_PORT,
+            "pgbouncer": PGBOUNCER_PORT,
+            "triggererLogs": TRIGGERER_LOG_PORT,
+        },
         "postgresql": {"enabled": False},
         "redis": {"enabled": False},
         "data": {"metadataSecretName": names.metadata},
@@ -374,12 +374,17 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
             "extraNetworkPolicies": _prometheus_peers(settings),
             **_hardened(pod_security(*NOBODY)),
         },
-        "pgbouncer": _pgbouncer(settings, names),
+        "pgbouncer": _pgbouncer(settings, names, wiring.pgbouncer_checksum),
         "cleanup": {"enabled": True, **_hardened()},
         "databaseCleanup": _hardened(),
         ui.values_key: {**_component(settings, wiring, ui, airflow.api_server), **_ui_access(settings)},
     }
     if airflow.major >= 3:
+        # Airflow 3.1+ reads its asyncpg URL from here instead of deriving it (with `sslmode`,
+        # which asyncpg refuses) from sql_alchemy_conn; on every Airflow container and task pod.
+        values["secret"] = [
+            {"envName": ASYNC_CONNECTION_ENV, "secretName": names.metadata, "secretKey": "async-connection"}
+        ]
         values["apiSecretKeySecretName"] = names.api_secret_key
         values["jwtSecretName"] = names.jwt_secret
         values["dagProcessor"] = {

@@ -65,7 +65,19 @@ class DatabaseEndpoint:
     password: pulumi.Input[str]  # secret
 
 
+def _credentials(db_user: str, password: str) -> str:
+    return f"{quote(db_user, safe='')}:{quote(password, safe='')}"
+
+
 def metadata_uri(db_user: str, password: str, host: str, port: int, database: str, sslmode: str) -> str:
-    """SQLAlchemy URI with URL-encoded credentials."""
-    credentials = f"{quote(db_user, safe='')}:{quote(password, safe='')}"
-    return f"postgresql://{credentials}@{host}:{int(port)}/{database}?sslmode={sslmode}"
+    """SQLAlchemy/libpq (psycopg2) URI with URL-encoded credentials."""
+    return f"postgresql://{_credentials(db_user, password)}@{host}:{int(port)}/{database}?sslmode={sslmode}"
+
+
+def async_metadata_uri(db_user: str, password: str, host: str, port: int, database: str) -> str:
+    """The asyncpg form of the same connection, TLS required.
+
+    asyncpg takes `ssl=<mode>`; SQLAlchemy hands every query parameter to `asyncpg.connect`,
+    which refuses libpq's `sslmode` keyword.
+    """
+    return f"postgresql+asyncpg://{_credentials(db_user, password)}@{host}:{int(port)}/{database}?ssl=require"

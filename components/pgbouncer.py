@@ -25,6 +25,9 @@ def pgbouncer_ini(settings: Settings, db_name: str, db_host: str, db_port: int, 
         "auth_file = /etc/pgbouncer/users.txt",
         f"stats_users = {db_user}",
         "ignore_startup_parameters = extra_float_digits",
+        # Airflow 3's asyncpg engine uses protocol-level prepared statements; PgBouncer 1.21+ keeps
+        # them working in transaction pooling when this is above 0 (the chart's image is 1.23).
+        "max_prepared_statements = 200",
         f"max_client_conn = {pgbouncer.max_client_conn}",
         "verbose = 0",
         "log_disconnections = 0",

@@ -171,6 +171,16 @@ class DatabaseConfig(Model):
     master_username: str = Field(
         default="airflow_admin", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="master user name (not 'postgres')"
     )
+    app_username: str = Field(
+        default="airflow_app",
+        pattern=r"^[a-z][a-z0-9_]{0,62}$",
+        description="role Airflow and PgBouncer log in as: owner of the database, created by the bootstrap job",
+    )
+    bootstrap_image: str = Field(
+        default="public.ecr.aws/docker/library/postgres:17.6-alpine",
+        pattern=r"^[a-z0-9.\-/:]+:[A-Za-z0-9._-]+$",
+        description="pinned PostgreSQL image whose psql creates the application role (runs as uid 70)",
+    )
     alarms: DatabaseAlarmsConfig = Field(description="CloudWatch alarms")
 
     @field_validator("instance_class")
@@ -197,7 +207,7 @@ class DatabaseConfig(Model):
             raise ValueError("expected 7, or a multiple of 31 between 31 and 731")
         return value
 
-    @field_validator("master_username")
+    @field_validator("master_username", "app_username")
     @classmethod
     def _not_reserved(cls, value: str) -> str:
         if value in {"postgres", "rdsadmin", "admin", "root"}:

@@ -332,6 +332,34 @@ def _connections(s: Settings) -> list[Problem]:
     return problems
 
 
+def _database_roles(s: Settings) -> list[Problem]:
+    db = s.database
+    if db.app_username == db.master_username:
+        return [
+            Problem(
+                "database.appUsername",
+                f"must differ from database.masterUsername ({db.master_username}): Airflow never logs in as the master",
+                db.app_username,
+            )
+        ]
+    return []
+
+
+def _async_metadata_url(s: Settings) -> list[Problem]:
+    """Airflow 3.0 builds its asyncpg URL from sql_alchemy_conn, `?sslmode=require` included."""
+    major, minor, _ = (int(p) for p in s.airflow.version.split("."))
+    if (major, minor) == (3, 0):
+        return [
+            Problem(
+                "airflow.version",
+                "Airflow 3.0 derives its async (asyncpg) DB URL from sql_alchemy_conn and passes sslmode, which "
+                "asyncpg refuses, and has no sql_alchemy_conn_async to set it; use 3.1 or later (e.g. 3.1.7)",
+                s.airflow.version,
+            )
+        ]
+    return []
+
+
 def check_secrets(settings: Settings, present: frozenset[str]) -> list[Problem]:
     """Secrets the chosen features need must be set (with --secret)."""
     git = settings.dags.git_sync
@@ -354,6 +382,8 @@ RULES: tuple[Callable[[Settings], list[Problem]], ...] = (
     _airflow_access,
     _dag_source,
     _connections,
+    _database_roles,
+    _async_metadata_url,
 )
 
 

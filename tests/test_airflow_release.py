@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from urllib.parse import unquote, urlparse
 
@@ -95,16 +96,22 @@ def test_generated_secrets_come_from_pulumi_random_without_keepers():
     assert "airflow-admin-password" not in passwords  # no admin user in prod
 
 
-def test_without_pgbouncer_airflow_connects_to_rds_over_tls_with_encoded_credentials():
+def app_password(inventory: Inventory, settings) -> str:
+    """The application role's password, as the bootstrap Job sets it."""
+    return secret_value(inventory, secret_names(settings).db_bootstrap, "APP_PASSWORD")
+
+
+def test_without_pgbouncer_airflow_connects_to_rds_over_tls_as_the_application_role():
     inventory = stack_inventory("dev")
-    uri = urlparse(secret_value(inventory, secret_names(stack_settings("dev")).metadata, "connection"))
+    settings = stack_settings("dev")
+    uri = urlparse(secret_value(inventory, secret_names(settings).metadata, "connection"))
     rds = unwrap(inventory.one("aws:rds/instance:Instance").inputs)
-    password = rds["password"]
     assert uri.scheme == "postgresql"
     assert uri.hostname == inventory.outputs["dbEndpoint"]
     assert uri.port == 5432 and uri.path == "/airflow"
     assert uri.query == "sslmode=require"
-    assert unquote(uri.password) == password and unquote(uri.username) == rds["username"]
+    assert unquote(uri.username) == "airflow_app" != rds["username"]
+    assert unquote(uri.password) == app_password(inventory, settings) != rds["password"]
 
 
 def test_with_pgbouncer_airflow_connects_to_pgbouncer_which_requires_tls_to_rds():
@@ -116,8 +123,9 @@ def test_with_pgbouncer_airflow_connects_to_pgbouncer_which_requires_tls_to_rds(
     assert f"airflow-metadata = host={inventory.outputs['dbEndpoint']} dbname=airflow port=5432 pool_size=80" in ini
     assert "server_tls_sslmode = require" in ini
     assert "max_client_conn = 1000" in ini and "listen_port = 6543" in ini
+    assert "stats_users = airflow_app" in ini and "max_prepared_statements = 200" in ini
     users = secret_value(inventory, names.pgbouncer_config, "users.txt")
-    assert users.startswith('"airflow_admin" "')
+    assert users == f'"airflow_app" "{app_password(inventory, stack_settings("prod"))}"\n'
     stats = urlparse(secret_value(inventory, names.pgbouncer_stats, "connection"))
     assert (stats.hostname, stats.port, stats.path) == ("127.0.0.1", 6543, "/pgbouncer")
 
@@ -237,21 +245,20 @@ def test_generated_airflow_keys_are_protected_in_prod_only():
         assert all(r.protect is protected for r in keys), stack
 
 
-def test_secrets_are_secret_before_they_reach_kubernetes(run_components):
-    """What the component derives from the DB password is secret itself, not only because Secret wraps it."""
-    import pulumi_random
-
+def test_the_master_password_reaches_only_the_bootstrap_secret(run_components):
+    """Airflow and PgBouncer never see the master credentials; the Helm values stay readable (not secret)."""
     from components.airflow_release import AirflowRelease, AirflowReleaseArgs
     from components.common import DatabaseEndpoint, Protection
     from config.naming import airflow_workloads
     from tests.conftest import make_settings
 
-    settings = make_settings("dev")
-    # A plain (non-secret) password: the component itself must mark what it derives as secret.
-    database = DatabaseEndpoint("db.example.internal", 5432, "airflow", "airflow_admin", "p@ss word")
+    settings = make_settings("uat")
+    master = "master-p@ss word-0123456789"
+    # A plain (non-secret) password: the component itself must keep it where it belongs.
+    database = DatabaseEndpoint("db.example.internal", 5432, "airflow", "airflow_admin", master)
 
     def program():
-        release = AirflowRelease(
+        AirflowRelease(
             "airflow",
             AirflowReleaseArgs(
                 settings=settings,
@@ -262,18 +269,15 @@ def test_secrets_are_secret_before_they_reach_kubernetes(run_components):
                 protection=Protection(),
             ),
         )
-        # Probe resources show how the Outputs arrive at any resource input.
-        probes = {"connection": release._metadata_connection(settings, database), "admin": release.admin_password}
-        for name, output in probes.items():
-            pulumi_random.RandomString(name, length=1, keepers={"value": output})
 
-    inventory = run_components(program)
-    probes = {
-        n: inventory.one("random:index/randomString:RandomString", n).inputs["keepers"] for n in ("connection", "admin")
-    }
-    assert all(is_secret_value(keepers) for keepers in probes.values())
-    uri = unwrap(probes["connection"])["value"]
-    assert uri == "postgresql://airflow_admin:p%40ss%20word@db.example.internal:5432/airflow?sslmode=require"
+    inventory = run_components(program, stack="uat")
+    names = secret_names(settings)
+    holders = [r.name for r in inventory.resources if master in json.dumps(unwrap(r.inputs))]
+    assert holders == ["airflow-db-bootstrap"]  # the Secret the Job reads, under PGPASSWORD
+    bootstrap = secrets_by_name(inventory)[names.db_bootstrap]["stringData"]
+    assert is_secret_value(bootstrap) or is_secret_value(bootstrap["PGPASSWORD"])
+    assert unwrap(bootstrap)["PGUSER"] == "airflow_admin"
+    assert not is_secret_value(inventory.one(RELEASE).inputs["values"])
 
 
 def test_airflow_2_stack_wires_the_webserver_role_end_to_end():
@@ -293,3 +297,94 @@ def test_airflow_2_stack_wires_the_webserver_role_end_to_end():
     assert values["webserverSecretKeySecretName"] == names.webserver_secret_key
     assert names.webserver_secret_key in secrets_by_name(inventory)
     assert inventory.outputs["apiServiceName"] == "airflow-webserver"
+
+
+PGBOUNCER_ROLL = "checksum/pgbouncer-secrets"
+
+
+def pgbouncer_annotation(inventory: Inventory) -> str:
+    return release_inputs(inventory)["values"]["pgbouncer"]["podAnnotations"][PGBOUNCER_ROLL]
+
+
+def test_pgbouncer_rolls_on_any_change_to_the_secrets_it_mounts():
+    """The hash covers config, users (the password), stats connection and TLS pair: all that PgBouncer reads."""
+    inventory = stack_inventory("prod")
+    names = secret_names(stack_settings("prod"))
+    config = unwrap(secrets_by_name(inventory)[names.pgbouncer_config]["stringData"])
+    stats = secret_value(inventory, names.pgbouncer_stats, "connection")
+    tls = unwrap(secrets_by_name(inventory)[names.pgbouncer_tls]["stringData"])
+    parts = [config["pgbouncer.ini"], config["users.txt"], stats, tls["tls.crt"], tls["tls.key"]]
+    expected = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    assert pgbouncer_annotation(inventory) == expected
+    # ... and the values carrying it are not marked secret (the hash reveals nothing).
+    assert not is_secret_value(inventory.one(RELEASE).inputs["values"])
+
+
+def test_pgbouncer_rolls_when_the_pool_size_changes():
+    changed = run_stack("prod", airflow_override("prod", pgbouncer={"enabled": True, "metadataPoolSize": 60}))
+    assert pgbouncer_annotation(changed) != pgbouncer_annotation(stack_inventory("prod"))
+
+
+def test_bootstrap_job_creates_the_application_role_before_the_release():
+    inventory = stack_inventory("prod")
+    settings = stack_settings("prod")
+    names = secret_names(settings)
+    job = inventory.one("kubernetes:batch/v1:Job")
+    assert job.inputs["metadata"]["name"] == names.db_bootstrap
+    pod = job.inputs["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["image"] == "public.ecr.aws/docker/library/postgres:17.6-alpine"
+    assert container["envFrom"] == [{"secretRef": {"name": names.db_bootstrap}}]
+    assert {"name": "PGSSLMODE", "value": "require"} in container["env"]
+    assert "PASSWORD" not in json.dumps(container["command"])
+    assert (pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"]) == (70, 70)
+    data = unwrap(secrets_by_name(inventory)[names.db_bootstrap]["stringData"])
+    assert data["PGUSER"] == "airflow_admin" and data["APP_USER"] == "airflow_app"
+    assert data["PGHOST"] == inventory.outputs["dbEndpoint"] and data["PGDATABASE"] == "airflow"
+    assert job.urn in inventory.one(RELEASE).dependencies
+    assert job.inputs["spec"]["template"]["metadata"]["annotations"]["checksum/db-bootstrap"]
+
+
+def test_airflow_3_gets_an_asyncpg_url_with_ssl_not_sslmode():
+    inventory = stack_inventory("prod")
+    names = secret_names(stack_settings("prod"))
+    sync = urlparse(secret_value(inventory, names.metadata, "connection"))
+    async_ = urlparse(secret_value(inventory, names.metadata, "async-connection"))
+    assert async_.scheme == "postgresql+asyncpg" and async_.query == "ssl=require"
+    assert (async_.hostname, async_.port, async_.path, async_.password) == (
+        sync.hostname,
+        sync.port,
+        sync.path,
+        sync.password,
+    )
+    values = release_inputs(inventory)["values"]
+    assert values["secret"] == [
+        {
+            "envName": "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC",
+            "secretName": names.metadata,
+            "secretKey": "async-connection",
+        }
+    ]
+
+
+def test_airflow_2_has_no_async_url():
+    overrides = airflow_override("uat", version="2.10.5")
+    inventory = run_stack("uat", overrides)
+    names = secret_names(stack_settings("uat", overrides))
+    assert set(unwrap(secrets_by_name(inventory)[names.metadata]["stringData"])) == {"connection"}
+    assert "secret" not in release_inputs(inventory)["values"]
+    assert not inventory.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")  # the chart admits the webserver
+
+
+def test_api_server_may_read_live_triggerer_logs_through_network_policies():
+    inventory = stack_inventory("prod")
+    [policy] = inventory.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    spec = policy.inputs["spec"]
+    assert spec["podSelector"]["matchLabels"] == {"tier": "airflow", "component": "triggerer", "release": "airflow"}
+    [rule] = spec["ingress"]
+    assert rule["from"] == [
+        {"podSelector": {"matchLabels": {"tier": "airflow", "component": "api-server", "release": "airflow"}}}
+    ]
+    log_port = release_inputs(inventory)["values"]["ports"]["triggererLogs"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": log_port}]
+    assert not stack_inventory("dev").of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")  # no policies in dev

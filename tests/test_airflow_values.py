@@ -344,13 +344,6 @@ def test_pgbouncer_in_prod_requires_tls_to_rds_and_reads_our_config_secret():
     assert values_for("dev")[1]["pgbouncer"] == {"enabled": False}
 
 
-def test_pgbouncer_pods_roll_when_pool_settings_change():
-    _, before = values_for("prod")
-    _, after = values_for("prod", airflow_override("prod", pgbouncer={"enabled": True, "metadataPoolSize": 60}))
-    key = "checksum/pgbouncer-settings"
-    assert before["pgbouncer"]["podAnnotations"][key] != after["pgbouncer"]["podAnnotations"][key]
-
-
 def test_values_are_a_pure_deterministic_function_of_config_and_wiring():
     settings, first = values_for("prod")
     second = airflow_values(settings, fake_wiring(settings))
@@ -361,5 +354,5 @@ def test_ports_the_wiring_relies_on_are_stated_in_the_values():
     from components.pgbouncer import PGBOUNCER_PORT
 
     _, values = values_for("prod")
-    assert values["ports"] == {"apiServer": 8080, "airflowUI": 8080, "pgbouncer": PGBOUNCER_PORT}
+    assert values["ports"] == {"apiServer": 8080, "airflowUI": 8080, "pgbouncer": PGBOUNCER_PORT, "triggererLogs": 8794}
     assert values["apiServer"]["networkPolicy"]["ingress"]["ports"] == [{"port": values["ports"]["apiServer"]}]

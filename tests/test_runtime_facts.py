@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -158,11 +159,30 @@ def test_s3_sync_sidecar_exits_at_once_on_sigterm(shell, tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # the orphaned background sleep
-        except ProcessLookupError:
-            pass
 
 
 def test_the_shell_test_ran_somewhere():
     assert SHELLS and shutil.which("sleep")
+
+
+def test_airflow_never_logs_in_as_the_master_user():
+    from config import ConfigError
+    from tests.conftest import make_settings
+
+    with pytest.raises(ConfigError) as caught:
+        make_settings(database={"appUsername": "airflow_admin"})
+    [problem] = caught.value.problems
+    assert str(problem).startswith('airflow-platform:database.appUsername: given "airflow_admin"; must differ')
+
+
+def test_airflow_3_0_is_refused_because_its_async_url_cannot_carry_tls():
+    from config import ConfigError
+    from tests.conftest import AIRFLOW_ACCESS, make_settings
+
+    with pytest.raises(ConfigError) as caught:
+        make_settings(airflow={**AIRFLOW_ACCESS, "version": "3.0.6"})
+    [problem] = caught.value.problems
+    assert problem.key == "airflow.version" and "sql_alchemy_conn_async" in problem.message
+    assert make_settings(airflow={**AIRFLOW_ACCESS, "version": "3.1.0"}).airflow.major == 3

@@ -51,6 +51,7 @@ def fake_wiring(settings: Settings) -> ReleaseWiring:
         role_arns={w: f"arn:aws:iam::111122223333:role/test-{w.value}" for w in airflow_workloads(settings)},
         dag_bucket=f"wired-{bucket_name(settings, 'dags', '111122223333')}",
         log_bucket=f"wired-{bucket_name(settings, 'logs', '111122223333')}",
+        pgbouncer_checksum="0f" * 32 if settings.airflow.pgbouncer.enabled else None,
     )
 
 
