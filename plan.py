@@ -19,6 +19,7 @@ if __name__ == "__main__":
     gc.disable()
 
 import argparse
+import os
 from pathlib import Path
 
 from config import ConfigError
@@ -112,4 +113,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # piped into head or less, which quit early: no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
