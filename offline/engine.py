@@ -50,6 +50,7 @@ class Inventory:
     resources: list[Registration] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
+    region: str = ""
 
     def of_type(self, resource_type: str) -> list[Registration]:
         """Resources of one type token."""
@@ -145,7 +146,7 @@ def offline_engine(
     Config goes through PULUMI_CONFIG / PULUMI_CONFIG_SECRET_KEYS, the same channel a real
     `pulumi up` uses; both are restored on exit.
     """
-    inventory = Inventory()
+    inventory = Inventory(region=region)
     saved = {k: os.environ.get(k) for k in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
     os.environ["PULUMI_CONFIG"] = json.dumps(dict(config))
     os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(sorted(secret_keys))

@@ -1,23 +1,34 @@
-"""Render an Inventory as a readable plan or as deterministic JSON (secrets masked)."""
+"""Render an Inventory as a readable plan or as deterministic JSON (secrets masked).
+
+Text: AWS resources first, then Kubernetes, then what only lives in the Pulumi state, then the stack
+outputs; the Helm values last, only when asked for. IAM policies are printed in full as indented JSON,
+sizes and durations also in human units.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
-from offline.engine import Inventory, Registration, is_secret_value
+from offline.engine import Inventory
+from offline.plan_items import MASK, SECTIONS, PlanItem, build_plan, mask
+from offline.remote_components import PULUMI_EKS_VERSION
+from offline.units import human
 
-MASK = "[secret]"
+__all__ = ["MASK", "mask", "plan_document", "render_json", "render_json_all", "render_text"]
 
+RELEASE = "kubernetes:helm.sh/v3:Release"
 # The inputs worth a glance per resource type; --json has everything.
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:rds/instance:Instance": (
         "identifier", "engine", "engineVersion", "instanceClass", "multiAz", "storageType", "allocatedStorage",
         "maxAllocatedStorage", "storageEncrypted", "kmsKeyId", "publiclyAccessible", "backupRetentionPeriod",
         "deletionProtection", "skipFinalSnapshot", "finalSnapshotIdentifier", "performanceInsightsEnabled",
-        "monitoringInterval", "enabledCloudwatchLogsExports", "password",
+        "performanceInsightsRetentionPeriod", "monitoringInterval", "enabledCloudwatchLogsExports", "password",
     ),
     "aws:rds/parameterGroup:ParameterGroup": ("family", "parameters"),
     "aws:rds/subnetGroup:SubnetGroup": ("name", "subnetIds"),
@@ -25,7 +36,9 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
         "ipProtocol", "fromPort", "toPort", "referencedSecurityGroupId", "cidrIpv4",
     ),
-    "aws:cloudwatch/metricAlarm:MetricAlarm": ("metricName", "comparisonOperator", "threshold", "alarmActions"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (
+        "metricName", "statistic", "comparisonOperator", "threshold", "period", "evaluationPeriods", "alarmActions",
+    ),
     "aws:s3/bucket:Bucket": ("bucket", "forceDestroy"),
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (
         "blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets",
@@ -38,85 +51,125 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:iam/role:Role": ("name", "assumeRolePolicy", "permissionsBoundary"),
     "aws:iam/rolePolicy:RolePolicy": ("name", "policy"),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("policyArn",),
-    "eks:index:Cluster": ("name", "version", "authenticationMode", "endpointPublicAccess", "createOidcProvider"),
-    "eks:index:ManagedNodeGroup": ("instanceTypes", "scalingConfig", "capacityType"),
+    "eks:index:Cluster": (
+        "name", "version", "authenticationMode", "endpointPrivateAccess", "endpointPublicAccess", "publicAccessCidrs",
+        "enabledClusterLogTypes", "encryptionConfigKeyArn", "createOidcProvider", "skipDefaultSecurityGroups",
+        "accessEntries",
+    ),
+    "eks:index:ManagedNodeGroup": ("instanceTypes", "capacityType", "scalingConfig", "diskSize", "subnetIds"),
     "random:index/randomPassword:RandomPassword": ("length", "special"),
     "kubernetes:core/v1:Namespace": ("metadata",),
     "kubernetes:core/v1:Secret": ("metadata", "stringData"),
-    "kubernetes:helm.sh/v3:Release": (
+    RELEASE: (
         "chart", "version", "repositoryOpts", "namespace", "atomic", "cleanupOnFail", "timeout", "maxHistory", "values",
     ),
 }  # fmt: skip
+POLICY_KEYS = frozenset({"assumeRolePolicy", "policy"})
+INLINE_LIMIT = 100  # longer structured values are printed as indented blocks
+INDENT = "      "
 
 
-def mask(value: Any) -> Any:
-    """Replace every secret with a mask; normalise ints sent as floats."""
-    if is_secret_value(value):
-        return MASK
-    if isinstance(value, dict):
-        return {k: mask(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+def _policy(value: Any) -> Any | None:
+    """The parsed IAM policy document, if the value is one."""
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) and "Statement" in value else None
 
 
-def _top_component(inventory: Inventory, resource: Registration) -> Registration | None:
-    current = resource
-    while True:
-        parent = inventory.by_urn(current.parent)
-        if parent is None:
-            return current if not current.custom else None
-        current = parent
+def _block(key: str, text: str) -> list[str]:
+    return [f"{INDENT}{key}:"] + [f"{INDENT}  {line}" for line in text.splitlines()]
 
 
-def _flags(resource: Registration) -> str:
-    flags = [f for f, on in (("protect", resource.protect), ("retainOnDelete", resource.retain_on_delete)) if on]
-    return f"  [{', '.join(flags)}]" if flags else ""
+def setting_lines(resource_type: str, key: str, value: Any, inputs: Mapping[str, Any]) -> list[str]:
+    """One setting: scalars inline (with human units), policies and long structures as indented JSON."""
+    policy = _policy(value) if key in POLICY_KEYS else None
+    if policy is not None:
+        return _block(key, json.dumps(policy, indent=2))
+    compact = json.dumps(value, sort_keys=True)
+    if isinstance(value, dict | list) and len(compact) > INLINE_LIMIT:
+        return _block(key, json.dumps(value, indent=2, sort_keys=True))
+    unit = human(resource_type, key, value, inputs)
+    return [f"{INDENT}{key}: {compact}" + (f"  ({unit})" if unit else "")]
 
 
-def _setting_lines(key: str, value: Any) -> list[str]:
-    """One line per setting; Helm values in full, as YAML."""
-    if key == "values" and isinstance(value, dict):
-        block = yaml.safe_dump(value, sort_keys=True, default_flow_style=False, width=200)
-        return [f"      {key}:"] + [f"        {line}" for line in block.splitlines()]
-    return [f"      {key}: {_setting(value)}"]
+def _values_digest(values: Any) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _setting(value: Any) -> str:
-    if isinstance(value, str) and value.startswith("{") and '"Statement"' in value:
-        value = json.loads(value)
-    text = json.dumps(value, sort_keys=True)
-    return text if len(text) <= 400 else text[:397] + "..."
+def _item_lines(item: PlanItem, with_values: bool) -> list[str]:
+    flags = f"  [{', '.join(item.flags)}]" if item.flags else ""
+    inside = f"  (inside {item.inside})" if item.inside else ""
+    lines = [f"  + {item.type}  {item.name}{flags}{inside}"]
+    if item.what:
+        lines.append(f"{INDENT}# {item.what}")
+    keys = KEY_SETTINGS.get(item.type, ()) if not item.inside else tuple(item.inputs)
+    for key in keys:
+        value = item.inputs.get(key)
+        if value in (None, [], {}):
+            continue
+        if item.type == RELEASE and key == "values":
+            where = "printed in full at the end" if with_values else "plan.py --values prints them in full"
+            lines.append(f"{INDENT}values: {len(value)} top-level keys, sha256 {_values_digest(value)} ({where})")
+            continue
+        lines.extend(setting_lines(item.type, key, value, item.inputs))
+    return lines
 
 
-def render_text(stack: str, inventory: Inventory) -> str:
-    """Human-readable plan grouped by component."""
-    custom = sorted((r for r in inventory.resources if r.custom), key=lambda r: r.urn)
-    groups: dict[str, list[Registration]] = {}
-    for resource in custom:
-        top = _top_component(inventory, resource)
-        groups.setdefault(f"{top.name} ({top.type})" if top else "(stack)", []).append(resource)
-    lines = [f"Offline plan for stack {stack}: {len(custom)} resources (mock engine, no credentials)", ""]
+def _section_lines(heading: str, items: list[PlanItem], with_values: bool) -> list[str]:
+    count = sum(1 for item in items if item.custom)
+    lines = [f"## {heading}: {count} resource{'' if count == 1 else 's'}", ""]
+    groups: dict[str, list[PlanItem]] = {}
+    for item in items:
+        groups.setdefault(item.group, []).append(item)
     for group in sorted(groups):
         lines.append(f"== {group}")
-        for resource in groups[group]:
-            lines.append(f"  + {resource.type}  {resource.name}{_flags(resource)}")
-            inputs = mask(resource.inputs)
-            for key in KEY_SETTINGS.get(resource.type, ()):
-                if key in inputs and inputs[key] not in (None, [], {}):
-                    lines.extend(_setting_lines(key, inputs[key]))
+        for item in groups[group]:
+            lines.extend(_item_lines(item, with_values))
         lines.append("")
+    return lines
+
+
+def _helm_values_lines(inventory: Inventory) -> list[str]:
+    lines = ["## Helm values", ""]
+    for release in sorted(inventory.of_type(RELEASE), key=lambda r: r.urn):
+        values = mask(release.inputs.get("values") or {})
+        lines.append(f"== {release.name} ({RELEASE}), sha256 {_values_digest(values)}")
+        block = yaml.safe_dump(values, sort_keys=True, default_flow_style=False, width=200)
+        lines.extend(f"  {line}" for line in block.splitlines())
+        lines.append("")
+    return lines
+
+
+def render_text(stack: str, inventory: Inventory, values: bool = False) -> str:
+    """Human-readable plan: AWS, Kubernetes, state-only resources, outputs, then (optionally) the Helm values."""
+    plan = build_plan(inventory)
+    inner = f", {plan.inner} of them inside pulumi-eks {PULUMI_EKS_VERSION} components" if plan.inner else ""
+    lines = [
+        f"Offline plan for stack {stack}: {plan.registered + plan.inner} resources to create{inner} "
+        "(mock engine, no credentials)",
+        "",
+    ]
+    for heading, _ in SECTIONS:
+        items = [item for item in plan.items if item.section == heading]
+        if items:
+            lines.extend(_section_lines(heading, items, values))
     lines.append("== stack outputs")
     for name in sorted(inventory.outputs):
-        shown = MASK if name in inventory.secret_outputs else _setting(mask(inventory.outputs[name]))
-        lines.append(f"  {name}: {shown}")
-    return "\n".join(lines) + "\n"
+        if name in inventory.secret_outputs:
+            lines.append(f"  {name}: {MASK}")
+            continue
+        shown = setting_lines("", name, mask(inventory.outputs[name]), {})
+        lines.extend(line.removeprefix(INDENT[:-2]) for line in shown)
+    if values:
+        lines += ["", *_helm_values_lines(inventory)]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def render_json(stack: str, inventory: Inventory) -> str:
-    """The full inventory as stable JSON (byte-identical for the same config)."""
+def plan_document(stack: str, inventory: Inventory) -> dict[str, Any]:
+    """The full inventory of one stack as plain data (secrets masked)."""
     resources = [
         {
             "urn": r.urn,
@@ -135,4 +188,18 @@ def render_json(stack: str, inventory: Inventory) -> str:
     outputs = {
         name: MASK if name in inventory.secret_outputs else mask(value) for name, value in inventory.outputs.items()
     }
-    return json.dumps({"stack": stack, "resources": resources, "outputs": outputs}, indent=2, sort_keys=True) + "\n"
+    return {"stack": stack, "resources": resources, "outputs": outputs}
+
+
+def _dump(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def render_json(stack: str, inventory: Inventory) -> str:
+    """The full inventory as stable JSON (byte-identical for the same config)."""
+    return _dump(plan_document(stack, inventory))
+
+
+def render_json_all(inventories: Mapping[str, Inventory]) -> str:
+    """Several stacks in one document: {"stacks": {<stack>: <the render_json document>}}."""
+    return _dump({"stacks": {stack: plan_document(stack, inv) for stack, inv in inventories.items()}})

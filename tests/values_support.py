@@ -15,7 +15,8 @@ from offline import REPO
 from tests.conftest import PROJECT_PREFIX as P
 from tests.conftest import stack_object, stack_settings
 
-SHARED = REPO.parent / "shared" / "airflow-chart"
+# Vendored chart files (schema, Chart.yaml, license), one folder per supported chart version.
+CHARTS = REPO / "charts" / "airflow"
 
 GIT_SSH = {
     P + "dags": {
@@ -63,8 +64,8 @@ def values_for(stack: str, overrides: dict[str, Any] | None = None) -> tuple[Set
 
 @cache
 def chart_schema(version: str) -> dict[str, Any]:
-    """The official chart's values.schema.json from ../shared (never copied into the repo)."""
-    return json.loads((SHARED / version / "values.schema.json").read_text())
+    """The official chart's values.schema.json, vendored in charts/airflow/<version>/."""
+    return json.loads((CHARTS / version / "values.schema.json").read_text())
 
 
 def schema_errors(values: dict[str, Any], chart_version: str) -> list[str]:
