@@ -2,42 +2,40 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from config.models import Model
-from config.types import Cidr, DnsLabel, SemVer
+from config.types import (
+    AirflowUserName,
+    Cidr,
+    CpuQuantity,
+    DnsLabel,
+    EmailAddress,
+    GitRef,
+    HelmReleaseName,
+    ImageRepository,
+    ImageTagSuffix,
+    LogPrefix,
+    MemoryQuantity,
+    PinnedImage,
+    RepositoryFolder,
+    S3Prefix,
+    SemVer,
+)
 
 SUPPORTED_CHARTS = ("1.19.0",)
 HELM_REPOSITORY = "https://airflow.apache.org"
 # Pinned AWS CLI image used by the S3 DAG sync containers.
 DEFAULT_SYNC_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.22.35"
 
-_CPU = re.compile(r"\d+(\.\d+)?m?")
-_MEMORY = re.compile(r"\d+(Ki|Mi|Gi|Ti|k|M|G|T)?")
-
 
 class Quantities(Model):
     """CPU and memory of one side (requests or limits)."""
 
-    cpu: str = Field(description="Kubernetes CPU quantity such as 500m or 2")
-    memory: str = Field(description="Kubernetes memory quantity such as 512Mi or 2Gi")
-
-    @field_validator("cpu")
-    @classmethod
-    def _cpu(cls, value: str) -> str:
-        if not _CPU.fullmatch(value):
-            raise ValueError("expected a CPU quantity such as 500m or 2")
-        return value
-
-    @field_validator("memory")
-    @classmethod
-    def _memory(cls, value: str) -> str:
-        if not _MEMORY.fullmatch(value):
-            raise ValueError("expected a memory quantity such as 512Mi or 2Gi")
-        return value
+    cpu: CpuQuantity = Field(description="Kubernetes CPU quantity such as 500m, 0.5 or 2")
+    memory: MemoryQuantity = Field(description="Kubernetes memory quantity such as 512Mi or 2Gi")
 
 
 class Resources(Model):
@@ -94,8 +92,8 @@ class AdminUserConfig(Model):
     """The initial Airflow admin (FAB) user, created by the chart's create-user job."""
 
     create: bool = Field(description="run the create-user job (never in prod)")
-    username: str = Field(default="platform-admin", pattern=r"^[A-Za-z0-9_.-]{3,64}$", description="user name")
-    email: str = Field(default="airflow-admins@example.com", pattern=r"^[^@\s]+@[^@\s]+$", description="e-mail")
+    username: AirflowUserName = Field(default="platform-admin", description="user name")
+    email: EmailAddress = Field(default="airflow-admins@example.com", description="e-mail")
     first_name: str = Field(default="Platform", min_length=1, description="first name")
     last_name: str = Field(default="Admin", min_length=1, description="last name")
 
@@ -123,19 +121,17 @@ class HelmConfig(Model):
 class ImageConfig(Model):
     """The Airflow image; its tag is always <airflow.version><tagSuffix>."""
 
-    repository: str = Field(
-        default="apache/airflow", pattern=r"^[a-z0-9.\-/:]+$", description="image repository (no tag)"
+    repository: ImageRepository = Field(
+        default="apache/airflow", description="image repository without tag or digest; the registry may carry a :port"
     )
-    tag_suffix: str = Field(
-        default="", pattern=r"^(-[A-Za-z0-9.]+)?$", description="suffix after the version, e.g. -python3.12"
-    )
+    tag_suffix: ImageTagSuffix = Field(default="", description="suffix after the version, e.g. -python3.12")
 
 
 class AirflowConfig(Model):
     """The Airflow release: identity, sizing, HA and access."""
 
     namespace: DnsLabel | None = Field(default=None, description="Kubernetes namespace; default airflow-<environment>")
-    release_name: DnsLabel = Field(default="airflow", max_length=53, description="Helm release name")
+    release_name: HelmReleaseName = Field(default="airflow", description="Helm release name")
     version: SemVer = Field(default="3.1.7", description="Airflow version (airflowVersion and image tag)")
     chart_version: SemVer = Field(
         default="1.19.0", description="official chart version: " + ", ".join(SUPPORTED_CHARTS)
@@ -152,7 +148,9 @@ class AirflowConfig(Model):
     pgbouncer: PgBouncerConfig = Field(description="PgBouncer")
     network_policies: bool = Field(description="chart network policies on")
     api_ingress_cidrs: list[Cidr] = Field(
-        default=[], description="CIDRs allowed to the API server when network policies are on (load-balancer subnets)"
+        default=[],
+        description="IPv4/IPv6 CIDRs allowed to the API server when network policies are on (load-balancer subnets); "
+        "never the whole internet in prod",
     )
     expose_config: Literal["True", "False", "non-sensitive-only"] = Field(
         description="show airflow.cfg in the UI: True, False or non-sensitive-only"
@@ -160,9 +158,7 @@ class AirflowConfig(Model):
     admin_user: AdminUserConfig = Field(description="initial admin user")
     metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="statsd exporter discovery")
     helm: HelmConfig = Field(default_factory=HelmConfig, description="Helm release behaviour")
-    log_prefix: str = Field(
-        default="task-logs", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$", description="key prefix of task logs"
-    )
+    log_prefix: LogPrefix = Field(default="task-logs", description="key prefix of task logs")
 
     @field_validator("chart_version")
     @classmethod
@@ -196,19 +192,15 @@ class S3SyncConfig(Model):
     """DAGs copied from the DAG bucket by an AWS CLI container."""
 
     interval_seconds: int = Field(default=30, ge=5, le=3600, description="seconds between syncs, 5-3600")
-    image: str = Field(
-        default=DEFAULT_SYNC_IMAGE, pattern=r"^[a-z0-9.\-/]+:[A-Za-z0-9._-]+$", description="pinned AWS CLI image"
-    )
+    image: PinnedImage = Field(default=DEFAULT_SYNC_IMAGE, description="AWS CLI image pinned by version tag or digest")
 
 
 class GitSyncConfig(Model):
     """DAGs cloned by the chart's git-sync containers."""
 
     repo: str = Field(description="git@host:org/repo.git / ssh://… (auth ssh) or https://… (auth https)")
-    ref: str = Field(default="main", pattern=r"^[A-Za-z0-9_./-]+$", description="branch, tag or commit")
-    sub_path: str = Field(
-        default="", pattern=r"^([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)?$", description="DAG folder in the repo"
-    )
+    ref: GitRef = Field(default="main", description="branch, tag or commit")
+    sub_path: RepositoryFolder = Field(default="", description="DAG folder in the repo; empty for its root")
     period_seconds: int = Field(default=60, ge=5, le=3600, description="seconds between pulls, 5-3600")
     auth: Literal["ssh", "https"] = Field(description="ssh (key from secret gitSshPrivateKey) or https (token)")
     known_hosts: str | None = Field(default=None, description="known_hosts lines of the git server (required for ssh)")
@@ -219,10 +211,6 @@ class DagsConfig(Model):
     """How DAGs reach the pods."""
 
     source: Literal["s3", "gitSync"] = Field(description="s3 (sync from the DAG bucket) or gitSync")
-    s3_prefix: str = Field(
-        default="dags",
-        pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
-        description="key prefix of DAGs in the DAG bucket",
-    )
+    s3_prefix: S3Prefix = Field(default="dags", description="key prefix of DAGs in the DAG bucket")
     s3_sync: S3SyncConfig = Field(default_factory=S3SyncConfig, description="S3 sync container")
     git_sync: GitSyncConfig | None = Field(default=None, description="git-sync settings (source gitSync)")

@@ -7,6 +7,7 @@ Pulumi runtime. Either raises `ConfigError` before any resource exists.
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -35,7 +36,13 @@ def build_settings(
     problems: list[Problem] = []
     plain = {k: v for k, v in raw.items() if k not in SECRET_KEYS}
     for key in sorted(SECRET_KEYS & raw.keys() - secret_keys):
-        problems.append(Problem(key, "must be set as a secret: pulumi config set --secret " + key))
+        problems.append(
+            Problem(
+                key,
+                f"must be set as a secret, not in plain text: remove it from the stack file and set it with "
+                f"pulumi config set --secret {key}",
+            )
+        )
     if "awsRegion" in plain:
         problems.append(Problem("awsRegion", "unknown key; set the region as aws:region", plain.pop("awsRegion")))
 
@@ -57,7 +64,7 @@ def build_settings(
         problems.extend(_rules_despite(error, merged, profile_defaults(environment), field_problems))
         raise ConfigError(_hide_secret_values(problems, secret_keys)) from None
     problems.extend(check_rules(settings))
-    problems.extend(check_secrets(settings, secret_keys & raw.keys()))
+    problems.extend(check_secrets(settings, frozenset(SECRET_KEYS & raw.keys())))  # plain ones: reported above
     if problems:
         raise ConfigError(_hide_secret_values(problems, secret_keys))
     return settings
@@ -87,8 +94,8 @@ def _rules_despite(
     for item in error.errors():
         path: list[str] = []
         for part in item["loc"]:
-            if not isinstance(part, str):
-                break  # repair the whole list or map
+            if not isinstance(part, str) or part == "[key]":
+                break  # repair the whole list, or drop the bad map entry
             path.append(part)
         if not path:
             return []
@@ -136,13 +143,55 @@ def _parse(value: Any) -> Any:
     return value
 
 
+# Namespaces this program reads: its own, the providers it uses, and Pulumi's own settings
+# (e.g. pulumi:disable-default-providers).
+KNOWN_NAMESPACES = (PROJECT, "aws", "eks", "kubernetes", "pulumi", "random", "tls")
+
+
+def _project_keys() -> list[str]:
+    names = [field.alias or name for name, field in Settings.model_fields.items()]
+    return sorted({*names, *SECRET_KEYS} - {"awsRegion"})
+
+
+def namespace_problems(keys: Iterable[str]) -> list[Problem]:
+    """A problem for every key whose namespace the program does not read (a typo loses the value)."""
+    problems = []
+    known = ", ".join(KNOWN_NAMESPACES)
+    for full in sorted(keys):
+        namespace, colon, name = full.partition(":")
+        if colon and namespace in KNOWN_NAMESPACES:
+            continue
+        if not colon:
+            namespace, name = "", full
+        closest = difflib.get_close_matches(namespace or PROJECT, KNOWN_NAMESPACES, n=1, cutoff=0.6)
+        hint = ""
+        if closest == [PROJECT]:
+            keys_close = difflib.get_close_matches(name, _project_keys(), n=1, cutoff=0.6)
+            hint = f"; did you mean {PROJECT}:{keys_close[0] if keys_close else name}?"
+        elif closest:
+            hint = f"; did you mean {closest[0]}:{name}?"
+        what = f"unknown namespace {namespace}" if namespace else "a key without a namespace"
+        message = f"{what}{hint} (this program reads only {known})"
+        problems.append(Problem(name, message, namespace=namespace))
+    return problems
+
+
 def settings_from_flat_config(values: Mapping[str, Any], secret_keys: Iterable[str], stack: str) -> Settings:
     """Validate config given as Pulumi passes it: `namespace:key` -> JSON text or string."""
     prefix = f"{PROJECT}:"
     raw = {k[len(prefix) :]: _parse(v) for k, v in values.items() if k.startswith(prefix)}
     secret = frozenset(k[len(prefix) :] for k in secret_keys if k.startswith(prefix))
     region = values.get("aws:region")
-    return build_settings(raw, stack=stack, region=str(region) if region is not None else None, secret_keys=secret)
+    foreign = namespace_problems(values.keys())
+    try:
+        settings = build_settings(
+            raw, stack=stack, region=str(region) if region is not None else None, secret_keys=secret
+        )
+    except ConfigError as error:
+        raise ConfigError(foreign + error.problems) from None
+    if foreign:
+        raise ConfigError(foreign)
+    return settings
 
 
 def load_settings() -> Settings:

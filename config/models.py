@@ -8,20 +8,29 @@ README's config reference is built from them.
 from __future__ import annotations
 
 import re
-from typing import Literal
+import types
+import typing
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from config.rds_sizing import instance_class_problem
 from config.types import (
+    DECIMAL_TEXT,
+    BackupWindow,
     BucketName,
-    Cidr,
+    EksClusterName,
     IamPolicyArn,
     IamRoleArn,
+    Ipv4Cidr,
     KmsKeyArn,
+    KubernetesMinor,
+    MaintenanceWindow,
+    PostgresIdentifier,
     SecurityGroupId,
     SnsTopicArn,
+    StatementId,
     SubnetId,
     VpcId,
 )
@@ -30,10 +39,66 @@ SUPPORTED_POSTGRES_MAJORS = (16, 17)
 Environment = Literal["dev", "uat", "prod"]
 
 
+def _is_text(annotation: Any) -> bool:
+    """True for str, a Literal of strings, an Annotated str or an optional one of those."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is str:
+        return True
+    if origin is typing.Annotated:
+        return _is_text(args[0])
+    if origin is Literal:
+        return all(isinstance(arg, str) for arg in args)
+    if origin in (typing.Union, types.UnionType):
+        inner = [arg for arg in args if arg is not type(None)]
+        return bool(inner) and all(_is_text(arg) for arg in inner)
+    return False
+
+
+def _takes_decimals(annotation: Any, metadata: list[Any]) -> bool:
+    if DECIMAL_TEXT in metadata:
+        return True
+    if typing.get_origin(annotation) is typing.Annotated:
+        return DECIMAL_TEXT in typing.get_args(annotation)[1:]
+    return any(_takes_decimals(arg, []) for arg in typing.get_args(annotation))
+
+
+def yaml_scalars_as_text(annotation: Any, metadata: list[Any], value: Any) -> Any:
+    """Read a YAML boolean or number given where text is expected with its obvious meaning.
+
+    true/false -> "True"/"False", 17 -> "17"; a decimal (17.10 arrives as 17.1) stays a
+    number and is refused with a "quote it" message, except in fields marked DECIMAL_TEXT.
+    Lists and maps of text are converted item by item.
+    """
+    if _is_text(annotation):
+        if isinstance(value, bool):
+            return str(value)
+        if isinstance(value, int) or (isinstance(value, float) and _takes_decimals(annotation, metadata)):
+            return str(value)
+        return value
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is list and isinstance(value, list):
+        return [yaml_scalars_as_text(args[0], [], item) for item in value]
+    if origin is dict and isinstance(value, dict):
+        return {key: yaml_scalars_as_text(args[1], [], item) for key, item in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        inner = [arg for arg in args if arg is not type(None)]
+        if len(inner) == 1:
+            return yaml_scalars_as_text(inner[0], metadata, value)
+    return value
+
+
 class Model(BaseModel):
     """Base for every config section: camelCase keys, unknown keys rejected, immutable."""
 
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _yaml_scalars(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields[info.field_name or ""]
+        return yaml_scalars_as_text(field.annotation, field.metadata, value)
 
 
 class NetworkConfig(Model):
@@ -82,9 +147,9 @@ class NodeGroupConfig(Model):
 class CreateClusterConfig(Model):
     """Settings for `cluster.mode: create` (a new EKS cluster through pulumi-eks)."""
 
-    version: str = Field(default="1.34", pattern=r"^1\.\d{2}$", description="Kubernetes minor version such as 1.34")
+    version: KubernetesMinor = Field(default="1.34", description="Kubernetes minor version such as 1.34")
     endpoint_public_access: bool = Field(default=False, description="expose the API endpoint publicly")
-    public_access_cidrs: list[Cidr] = Field(default=[], description="CIDRs allowed to the public endpoint")
+    public_access_cidrs: list[Ipv4Cidr] = Field(default=[], description="IPv4 CIDRs allowed to the public endpoint")
     admin_role_arns: list[IamRoleArn] = Field(
         default=[], description="IAM roles granted cluster-admin through EKS access entries"
     )
@@ -95,7 +160,7 @@ class ClusterConfig(Model):
     """How the program reaches Kubernetes."""
 
     mode: Literal["existing", "create"] = Field(description="existing (look up by name) or create (pulumi-eks)")
-    name: str = Field(pattern=r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$", description="EKS cluster name")
+    name: EksClusterName = Field(description="EKS cluster name")
     workload_security_group_id: SecurityGroupId | None = Field(
         default=None, description="security group of the pods/nodes; default: the EKS cluster security group"
     )
@@ -156,20 +221,15 @@ class DatabaseConfig(Model):
     log_exports: list[Literal["postgresql", "upgrade", "iam-db-auth-error"]] = Field(
         description="CloudWatch log exports: postgresql, upgrade, iam-db-auth-error"
     )
-    maintenance_window: str = Field(
-        pattern=r"^(mon|tue|wed|thu|fri|sat|sun):[0-2]\d:[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):[0-2]\d:[0-5]\d$",
-        description="UTC window such as sun:03:00-sun:04:00",
-    )
-    backup_window: str = Field(
-        pattern=r"^[0-2]\d:[0-5]\d-[0-2]\d:[0-5]\d$", description="UTC window such as 01:00-02:00"
-    )
+    maintenance_window: MaintenanceWindow = Field(description="UTC window such as sun:03:00-sun:04:00")
+    backup_window: BackupWindow = Field(description="UTC window such as 01:00-02:00")
     apply_immediately: bool = Field(description="apply modifications now instead of in the maintenance window")
     max_connections: int | None = Field(
         default=None, ge=20, le=5000, description="pin max_connections in the parameter group; default: RDS formula"
     )
-    db_name: str = Field(default="airflow", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="database name")
-    master_username: str = Field(
-        default="airflow_admin", pattern=r"^[a-z][a-z0-9_]{0,62}$", description="master user name (not 'postgres')"
+    db_name: PostgresIdentifier = Field(default="airflow", description="database name")
+    master_username: PostgresIdentifier = Field(
+        default="airflow_admin", description="master user name (not 'postgres')"
     )
     app_username: str = Field(
         default="airflow_app",
@@ -246,7 +306,7 @@ class ProtectionConfig(Model):
 class IamStatementConfig(Model):
     """One extra IAM statement for an Airflow role."""
 
-    sid: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]+$", description="statement id, alphanumeric")
+    sid: StatementId | None = Field(default=None, description="statement id, alphanumeric")
     effect: Literal["Allow", "Deny"] = Field(default="Allow", description="Allow or Deny")
     actions: list[str] = Field(min_length=1, description="service:Action names, no wildcards ('*', 's3:*', 's3:Get*')")
     resources: list[str] = Field(min_length=1, description="exact ARNs (a trailing wildcard in the path is allowed)")

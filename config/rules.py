@@ -371,6 +371,31 @@ def check_secrets(settings: Settings, present: frozenset[str]) -> list[Problem]:
     return []
 
 
+def _prod_world_open_cidrs(s: Settings) -> list[Problem]:
+    """In prod no CIDR list may admit the whole internet, alone (0.0.0.0/0, ::/0) or together."""
+    from config.types import world_open  # local: keeps this appended rule a self-contained merge
+
+    if s.environment != "prod":
+        return []
+    lists = [("airflow.apiIngressCidrs", s.airflow.api_ingress_cidrs)]
+    create = s.cluster.create_settings
+    if s.cluster.mode == "create" and create.endpoint_public_access and "0.0.0.0/0" not in create.public_access_cidrs:
+        lists.append(("cluster.create.publicAccessCidrs", create.public_access_cidrs))  # else _cluster reports it
+    problems = []
+    for key, cidrs in lists:
+        everything = world_open(cidrs)
+        if everything:
+            problems.append(
+                Problem(
+                    key,
+                    f"prod must not admit the whole internet ({everything}, alone or together); "
+                    "list the load balancer's subnets or the corporate ranges, such as 10.60.0.0/22",
+                    list(cidrs),
+                )
+            )
+    return problems
+
+
 RULES: tuple[Callable[[Settings], list[Problem]], ...] = (
     _prod_invariants,
     _storage,
@@ -384,6 +409,7 @@ RULES: tuple[Callable[[Settings], list[Problem]], ...] = (
     _connections,
     _database_roles,
     _async_metadata_url,
+    _prod_world_open_cidrs,
 )
 
 

@@ -16,7 +16,7 @@ from config.models import (
     NetworkConfig,
     ProtectionConfig,
 )
-from config.types import NamePrefix
+from config.types import AwsRegion, NamePrefix, TagKey, TagValue
 
 PROJECT = "airflow-platform"
 # Keys that hold credentials. They are read only as Pulumi secrets and must be set with
@@ -27,10 +27,12 @@ SECRET_KEYS: frozenset[str] = frozenset({"gitSshPrivateKey", "gitHttpsToken"})
 class Settings(Model):
     """Validated config of one stack. Built only by `config.loader`."""
 
-    aws_region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$", description="AWS region such as eu-west-1")
+    aws_region: AwsRegion = Field(description="AWS region such as eu-west-1")
     environment: Environment = Field(description="profile: dev, uat or prod; default: the stack name")
     name_prefix: NamePrefix = Field(description="prefix of bucket, role and DB names")
-    tags: dict[str, str] = Field(default={}, description="extra tags on every AWS resource")
+    tags: dict[TagKey, TagValue] = Field(
+        default={}, max_length=40, description="extra tags on every AWS resource (at most 40; not aws:*)"
+    )
     network: NetworkConfig = Field(description="VPC and private subnets")
     cluster: ClusterConfig = Field(description="EKS cluster to deploy into")
     encryption: EncryptionConfig = Field(default_factory=EncryptionConfig, description="customer KMS key")

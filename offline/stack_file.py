@@ -1,7 +1,9 @@
 """Turn `Pulumi.<stack>.yaml` into the config the language host would hand the program.
 
 Encrypted (`secure:`) values cannot be decrypted offline; they are replaced by fixed,
-obviously fake values and still marked secret.
+obviously fake values and still marked secret. A file that is not valid YAML (tabs, bad
+indentation, unclosed brackets, a key given twice) raises `StackFileError`: one line
+naming the file and the line.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from config import ConfigError
+from config.masking import scrub_text
 from offline.cloud import FakeCluster
 
 PROJECT_FILE = "Pulumi.yaml"
@@ -22,6 +26,97 @@ FAKE_SECRETS = {
     ),
     "gitHttpsToken": "offline-fake-token",
 }
+
+
+class StackFileError(ConfigError):
+    """A project or stack file that is not valid YAML or not shaped as Pulumi expects."""
+
+    def __init__(self, message: str):
+        super().__init__([])
+        self.args = (scrub_text(message),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class _DuplicateKey(yaml.MarkedYAMLError):
+    """A mapping that names the same key twice (PyYAML would keep the last one silently)."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys instead of letting the later one win."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line + 1)
+            except TypeError:
+                continue  # an unhashable key: the base class reports it
+            if first != key_node.start_mark.line + 1:
+                raise _DuplicateKey(
+                    problem=f"duplicate key {key!r} (first set on line {first}); each key may appear once",
+                    problem_mark=key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+# PyYAML's wording -> what it means in a stack file.
+_PLAIN_WORDS = (
+    ("while parsing a flow sequence", "a [...] list"),
+    ("while parsing a flow mapping", "a {...} map"),
+    ("while scanning a quoted scalar", "a quoted string"),
+    ("while scanning a simple key", "a key"),
+    ("<stream end>", "the end of the file"),
+    ("end of stream", "end of the file"),
+    ("quoted scalar", "quoted string"),
+    ("<block end>", "the end of the block"),
+    ("'<block mapping start>'", "a more deeply indented key"),
+)
+
+
+def _plain(text: str) -> str:
+    for raw, plain in _PLAIN_WORDS:
+        text = text.replace(raw, plain)
+    return text
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """One sentence for a YAML error, with where an unclosed bracket or quote was opened."""
+    problem = getattr(error, "problem", None) or "not valid YAML"
+    context = getattr(error, "context", None)
+    problem_mark, context_mark = getattr(error, "problem_mark", None), getattr(error, "context_mark", None)
+    if "\\t" in problem or "\t" in problem:
+        return "a tab character; YAML indents with spaces only"
+    if "<block end>" in problem or "mapping values are not allowed" in problem:
+        return "bad indentation: this line does not line up with the keys above it"
+    problem = _plain(problem)
+    if context and not isinstance(error, _DuplicateKey):
+        opened = ""
+        if context_mark and problem_mark and context_mark.line != problem_mark.line:
+            opened = f" (opened on line {context_mark.line + 1})"
+        problem = f"{_plain(context)}{opened}: {problem}"
+    return " ".join(problem.split())
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    """One YAML document as a mapping, or StackFileError naming the file and line."""
+    try:
+        document = yaml.load(path.read_text(), Loader=_StrictLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise StackFileError(f"{path.name}{where}: invalid YAML: {_yaml_problem(error)}") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise StackFileError(f"{path.name}: expected a map of keys at the top level (e.g. config:)")
+    if not isinstance(document.get("config") or {}, dict):
+        raise StackFileError(f"{path.name}: expected config: to be a map of namespace:key entries")
+    return document
 
 
 @dataclass
@@ -60,6 +155,11 @@ def _object(text: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _full_key(project: str, key: Any) -> str:
+    key = str(key)
+    return key if ":" in key else f"{project}:{key}"
+
+
 def _as_config_string(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
@@ -81,17 +181,18 @@ def read_stack_config(directory: Path, stack: str, overrides: dict[str, Any] | N
     overrides: `namespace:key` -> value applied last (tests use it to break one value).
     A value of None removes the key.
     """
-    project_doc = yaml.safe_load((directory / PROJECT_FILE).read_text()) or {}
+    project_doc = _load_yaml(directory / PROJECT_FILE)
+    if not isinstance(project_doc.get("name"), str):
+        raise StackFileError(f"{PROJECT_FILE}: expected name: <project name>")
     project = project_doc["name"]
-    stack_path = directory / f"Pulumi.{stack}.yaml"
-    stack_doc = yaml.safe_load(stack_path.read_text()) or {}
+    stack_doc = _load_yaml(directory / f"Pulumi.{stack}.yaml")
 
     merged: dict[str, Any] = {}
     for key, spec in (project_doc.get("config") or {}).items():
         if isinstance(spec, dict) and "default" in spec:
-            merged[key if ":" in key else f"{project}:{key}"] = spec["default"]
+            merged[_full_key(project, key)] = spec["default"]
     for key, value in (stack_doc.get("config") or {}).items():
-        merged[key if ":" in key else f"{project}:{key}"] = value
+        merged[_full_key(project, key)] = value
     for key, value in (overrides or {}).items():
         if value is None:
             merged.pop(key, None)

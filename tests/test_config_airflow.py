@@ -114,7 +114,7 @@ def test_valid_git_sync_configs_load():
         ({"chartVersion": "1.15.0"}, "airflow.chartVersion", "1.19.0"),
         ({"version": "2.5.3"}, "airflow.version", "Airflow 2.10+"),
         ({"version": "3.2"}, "airflow.version", "major.minor.patch"),
-        ({"parallelism": 0}, "airflow.parallelism", "greater than or equal to 1"),
+        ({"parallelism": 0}, "airflow.parallelism", "expected at least 1"),
         (
             {"scheduler": {"resources": {"requests": {"cpu": "lots", "memory": "1Gi"}}}},
             "airflow.scheduler.resources.requests.cpu",
@@ -126,9 +126,9 @@ def test_valid_git_sync_configs_load():
             "airflow.apiServer.hpa",
             "minReplicas <= maxReplicas",
         ),
-        ({"apiIngressCidrs": ["10.0.0.1/16"]}, "airflow.apiIngressCidrs[0]", "host bits zero"),
+        ({"apiIngressCidrs": ["10.0.0.1/16"]}, "airflow.apiIngressCidrs[0]", "host bits are set"),
         ({"image": {"tagSuffix": "python3.12"}}, "airflow.image.tagSuffix", "-python3.12"),
-        ({"releaseName": "Airflow_Prod"}, "airflow.releaseName", "DNS-1123"),
+        ({"releaseName": "Airflow_Prod"}, "airflow.releaseName", "Helm release name"),
     ],
 )
 def test_bad_release_values_name_their_key(fields, key, fragment):

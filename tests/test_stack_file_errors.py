@@ -1,0 +1,166 @@
+"""Broken stack files through the reader and through `plan.py`: one line each, exit 2, no traceback, no secret."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import plan
+from config import ConfigError
+from offline import REPO, read_stack_config
+from offline.stack_file import StackFileError
+
+HEADER = "config:\n  aws:region: eu-west-1\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "reason"),
+    [
+        (
+            "  airflow-platform:dags:\n\tsource: s3\n",
+            "line 4, column 1",
+            "a tab character; YAML indents with spaces only",
+        ),
+        ("  airflow-platform:dags:\n    source: s3\n   extra: 1\n", "line 5, column 4", "bad indentation"),
+        ("  airflow-platform:tags: {team: data\n", "line 4, column 1", "a {...} map (opened on line 3)"),
+        ("  airflow-platform:namePrefix: [etl\n", "line 4, column 1", "a [...] list (opened on line 3)"),
+        ('  airflow-platform:namePrefix: "etl\n', "line 4, column 1", "a quoted string (opened on line 3)"),
+        (
+            "  airflow-platform:dags:\n    source: s3\n  airflow-platform:dags:\n    source: gitSync\n",
+            "line 5, column 3",
+            "duplicate key 'airflow-platform:dags' (first set on line 3)",
+        ),
+        (
+            "  airflow-platform:database:\n    multiAz: true\n    multiAz: false\n",
+            "line 5, column 5",
+            "duplicate key 'multiAz' (first set on line 4)",
+        ),
+    ],
+    ids=["tab", "indent", "unclosed-brace", "unclosed-bracket", "unclosed-quote", "duplicate-top", "duplicate-nested"],
+)
+def test_invalid_yaml_is_one_line_naming_file_and_line(tmp_path: Path, body: str, where: str, reason: str) -> None:
+    shutil.copy(REPO / "Pulumi.yaml", tmp_path)
+    (tmp_path / "Pulumi.broken.yaml").write_text(HEADER + body)
+    with pytest.raises(StackFileError) as caught:
+        read_stack_config(tmp_path, "broken")
+    message = str(caught.value)
+    assert message.startswith(f"Pulumi.broken.yaml {where}: invalid YAML: ")
+    assert reason in message and "\n" not in message
+    assert isinstance(caught.value, ConfigError)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- config\n", "Pulumi.broken.yaml: expected a map of keys at the top level (e.g. config:)"),
+        ("config: [a, b]\n", "Pulumi.broken.yaml: expected config: to be a map of namespace:key entries"),
+    ],
+)
+def test_a_stack_file_of_the_wrong_shape_is_one_line(tmp_path: Path, text: str, message: str) -> None:
+    shutil.copy(REPO / "Pulumi.yaml", tmp_path)
+    (tmp_path / "Pulumi.broken.yaml").write_text(text)
+    with pytest.raises(StackFileError) as caught:
+        read_stack_config(tmp_path, "broken")
+    assert str(caught.value) == message
+
+
+def test_yaml_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
+    shutil.copy(REPO / "Pulumi.yaml", tmp_path)
+    body = "  x:a: &size {cpu: 1}\n  x:b:\n    <<: *size\n    cpu: 2\n"
+    (tmp_path / "Pulumi.merge.yaml").write_text(HEADER + body)
+    assert read_stack_config(tmp_path, "merge").values["x:b"] == '{"cpu": 2}'
+
+
+# -- through plan.py ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def stack_file() -> Iterator[tuple[str, Path]]:
+    """A temporary Pulumi.<stack>.yaml beside the real ones (plan.py reads the repository folder)."""
+    stack = f"zz-test-{uuid.uuid4().hex[:8]}"
+    path = REPO / f"Pulumi.{stack}.yaml"
+    try:
+        yield stack, path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+PEM_BODY = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ"
+BROKEN_PROD = f"""\
+config:
+  aws:region: eu-west-1
+  airflow-platform:environment: prod
+  airflow-platfrom:encryption:
+    kmsKeyArn: arn:aws:kms:eu-west-1:111122223333:key/9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d
+  airflow-platform:gitSshPrivatekey: |
+    -----BEGIN OPENSSH PRIVATE KEY-----
+    {PEM_BODY}
+    -----END OPENSSH PRIVATE KEY-----
+  airflow-platform:tags:
+    aws:owner: data
+  airflow-platform:network:
+    vpcId: vpc-0f1e2d3c4b5a69788
+    privateSubnetIds: [subnet-0e31f42a53b64c701, subnet-0e31f42a53b64c702]
+  airflow-platform:cluster:
+    mode: existing
+    name: data-prod
+  airflow-platform:database:
+    engineVersion: 17
+    alarms:
+      snsTopicArn: arn:aws:sns:eu-west-1:111122223333:alerts
+  airflow-platform:dags:
+    source: s3
+    s3Prefix: ../dags
+    s3Sync:
+      password: ghp_R2d2C3poBB8aKx0Lm4Nq7Ws9Ty1Uv3Xz5Ab6
+  airflow-platform:airflow:
+    exposeConfig: False
+    image:
+      repository: apache/airflow:latest
+    metrics:
+      prometheusNamespace: monitoring
+    apiIngressCidrs: [0.0.0.0/0]
+"""
+
+
+def test_plan_refuses_every_config_hole_in_one_run(
+    stack_file: tuple[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack, path = stack_file
+    path.write_text(BROKEN_PROD)
+    assert plan.main(["--stack", stack]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert lines[0] == "error: invalid stack config (7 problems):"
+    keys = [line.strip().split(": ")[0] for line in lines[1:]]
+    assert keys == [
+        "airflow-platfrom:encryption",
+        'airflow-platform:tags["aws:owner"]',
+        "airflow-platform:airflow.image.repository",
+        "airflow-platform:dags.s3Prefix",
+        "airflow-platform:dags.s3Sync.password",
+        "airflow-platform:gitSshPrivatekey",
+        "airflow-platform:airflow.apiIngressCidrs",
+    ]
+    output = captured.out + captured.err
+    for leak in ("Traceback", PEM_BODY, "PRIVATE KEY", "ghp_", "should be", "pattern"):
+        assert leak not in output
+    assert "== stack outputs" not in captured.out
+
+
+def test_plan_refuses_invalid_yaml_on_one_line(
+    stack_file: tuple[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack, path = stack_file
+    path.write_text("config:\n  aws:region: eu-west-1\n  aws:region: us-east-1\n")
+    assert plan.main(["--stack", stack]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"error: Pulumi.{stack}.yaml line 3, column 3: invalid YAML: duplicate key 'aws:region' "
+        "(first set on line 2); each key may appear once\n"
+    )
+    assert captured.out == ""
