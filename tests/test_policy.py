@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
-from pulumi_policy import EnforcementLevel, PolicyCustomTimeouts, PolicyResourceOptions, StackValidationArgs
+from pulumi_policy import EnforcementLevel, StackValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from offline import REPO
@@ -278,13 +279,10 @@ def test_stack_rules_report_known_violations_before_an_unknown_value() -> None:
 
 def test_protect_is_read_from_the_resource_options(monkeypatch) -> None:
     monkeypatch.setenv("PULUMI_STACK", "prod")
-    unprotected = [
-        (r if r.type != INSTANCE else Registration(**{**r.__dict__, "protect": False})) for r in records("prod")
-    ]
+    unprotected = [dataclasses.replace(r, protect=False) if r.type == INSTANCE else r for r in records("prod")]
     assert messages(evaluate(unprotected, ["rds-prod-safeguards"]), "rds-prod-safeguards") == [
         "RDS instance metadata-db-instance (prod): register it with ResourceOptions(protect=True)."
     ]
-    assert PolicyResourceOptions(True, [], None, [], PolicyCustomTimeouts(0, 0, 0), []).protect
 
 
 def test_policy_config_files_name_real_policies_and_schema_keys() -> None:
