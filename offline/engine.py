@@ -41,6 +41,8 @@ class Registration:
     provider: str
     dependencies: list[str]
     inputs: dict[str, Any]
+    # input name -> URNs that input's value came from (what the engine hands policy packs)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -93,6 +95,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     provider=request.provider,
                     dependencies=sorted(request.dependencies),
                     inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                    property_dependencies={
+                        key: sorted(deps.urns)
+                        for key, deps in sorted(request.propertyDependencies.items())
+                        if deps.urns
+                    },
                 )
             )
         return response

@@ -1,0 +1,302 @@
+"""Policy pack: the real stacks pass every rule; a crafted bad resource fails each rule with its message."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from pulumi_policy import EnforcementLevel, StackValidationArgs
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
+
+from offline import REPO
+from offline.engine import Registration
+from tests.conftest import STACKS, stack_inventory
+from tests.policy_support import POLICIES, added, changed, evaluate, policy_resources, without
+
+INSTANCE = "aws:rds/instance:Instance"
+PARAMS = "aws:rds/parameterGroup:ParameterGroup"
+BUCKET = "aws:s3/bucket:Bucket"
+BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+LB = "aws:lb/loadBalancer:LoadBalancer"
+LISTENER = "aws:lb/listener:Listener"
+
+
+@pytest.fixture(autouse=True)
+def engine_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No stack config or stack name unless a test sets them (the engine always does)."""
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    monkeypatch.delenv("PULUMI_STACK", raising=False)
+
+
+def records(stack: str) -> list[Registration]:
+    return list(stack_inventory(stack).resources)
+
+
+def messages(violations, policy: str) -> list[str]:
+    return [v.message for v in violations if v.policy == policy]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_resource_of_each_stack_passes_every_policy(stack: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PULUMI_STACK", stack)
+    assert evaluate(records(stack)) == []
+
+
+def test_every_policy_is_mandatory_and_has_a_failing_case() -> None:
+    assert all(p.enforcement_level is EnforcementLevel.MANDATORY for p in POLICIES.values())
+    assert {case[0] for case in CASES} == set(POLICIES)
+
+
+def _trust_with(condition: dict) -> str:
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Federated": "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/X"},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": condition,
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def _allow(action: str, resource: str) -> str:
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}
+    )
+
+
+ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/X"
+OPEN_DB = {"cidrIpv4": "0.0.0.0/0", "referencedSecurityGroupId": None}
+
+# (policy, stack, crafted records, expected message fragment)
+CASES = [
+    (
+        "rds-storage-encrypted",
+        "dev",
+        lambda r: changed(r, INSTANCE, storageEncrypted=False),
+        "set storage_encrypted=True",
+    ),
+    (
+        "rds-not-publicly-accessible",
+        "uat",
+        lambda r: changed(r, INSTANCE, publiclyAccessible=True),
+        "publicly_accessible=False",
+    ),
+    (
+        "rds-force-ssl",
+        "dev",
+        lambda r: changed(r, PARAMS, parameters=[{"name": "rds.force_ssl", "value": "0", "applyMethod": "immediate"}]),
+        "add the parameter rds.force_ssl = 1 (given 0)",
+    ),
+    ("rds-force-ssl", "prod", lambda r: without(r, PARAMS), "set parameter_group_name to an aws.rds.ParameterGroup"),
+    ("rds-prod-safeguards", "prod", lambda r: changed(r, INSTANCE, multiAz=False), "set multi_az=True"),
+    (
+        "rds-prod-safeguards",
+        "prod",
+        lambda r: changed(r, INSTANCE, backupRetentionPeriod=3),
+        "at least 7 days (given 3)",
+    ),
+    (
+        "rds-prod-safeguards",
+        "prod",
+        lambda r: changed(r, INSTANCE, deletionProtection=False),
+        "deletion_protection=True",
+    ),
+    (
+        "rds-prod-safeguards",
+        "prod",
+        lambda r: changed(r, INSTANCE, skipFinalSnapshot=True, finalSnapshotIdentifier=None),
+        "skip_final_snapshot=False and a final_snapshot_identifier",
+    ),
+    (
+        "s3-public-access-block",
+        "prod",
+        lambda r: changed(r, BLOCK, "buckets-logs-public-access", restrictPublicBuckets=False),
+        "set restrictPublicBuckets to True",
+    ),
+    ("s3-public-access-block", "uat", lambda r: without(r, BLOCK), "add an aws.s3.BucketPublicAccessBlock"),
+    (
+        "s3-default-encryption",
+        "dev",
+        lambda r: without(r, SSE),
+        "add an aws.s3.BucketServerSideEncryptionConfiguration",
+    ),
+    (
+        "s3-tls-only-policy",
+        "prod",
+        lambda r: changed(r, BUCKET_POLICY, policy=_allow("s3:GetObject", "arn:aws:s3:::etl-airflow-dags-prod/*")),
+        "denies s3:* to Principal '*'",
+    ),
+    ("s3-no-force-destroy-in-prod", "prod", lambda r: changed(r, BUCKET, forceDestroy=True), "set force_destroy=False"),
+    (
+        "iam-web-identity-trust-pinned",
+        "dev",
+        lambda r: changed(
+            r, ROLE, "irsa-worker-role", assumeRolePolicy=_trust_with({"StringLike": {f"{ISSUER}:sub": "system:*"}})
+        ),
+        "StringEquals condition on <issuer>:sub",
+    ),
+    (
+        "iam-web-identity-trust-pinned",
+        "dev",
+        lambda r: changed(
+            r,
+            ROLE,
+            "irsa-worker-role",
+            assumeRolePolicy=_trust_with({"StringEquals": {f"{ISSUER}:sub": "system:serviceaccount:a:b"}}),
+        ),
+        "StringEquals condition on <issuer>:aud",
+    ),
+    (
+        "iam-no-wildcard-actions",
+        "prod",
+        lambda r: changed(r, ROLE_POLICY, policy=_allow("s3:Get*", "arn:aws:s3:::etl-artifacts-prod/*")),
+        "replace the wildcard actions ['s3:Get*']",
+    ),
+    (
+        "iam-data-actions-scoped",
+        "prod",
+        lambda r: changed(r, ROLE_POLICY, policy=_allow("secretsmanager:GetSecretValue", "*")),
+        "['secretsmanager:GetSecretValue'] must name exact",
+    ),
+    (
+        "ec2-no-open-ingress",
+        "prod",
+        lambda r: changed(r, INGRESS, **OPEN_DB),
+        "(prod): remove the ingress from 0.0.0.0/0",
+    ),
+    (
+        "ec2-no-open-ingress",
+        "dev",
+        lambda r: changed(r, INGRESS, **OPEN_DB),
+        "listener ports (none: the group is on no",
+    ),
+    ("lb-internal", "uat", lambda r: [*r, added(r, LB, "api", internal=False)], "Load balancer api: set internal=True"),
+    (
+        "lb-prod-tls-listeners",
+        "prod",
+        lambda r: [*r, added(r, LISTENER, "https", protocol="HTTPS", sslPolicy="ELBSecurityPolicy-2016-08")],
+        "set ssl_policy to a TLS 1.3 policy",
+    ),
+    (
+        "lb-prod-tls-listeners",
+        "prod",
+        lambda r: [*r, added(r, LISTENER, "api", protocol="HTTP", defaultActions=[{"type": "forward"}])],
+        "plain HTTP only for a redirect to HTTPS",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("policy", "stack", "craft", "expected"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
+def test_crafted_bad_resource_fails_with_its_message(policy, stack, craft, expected, monkeypatch) -> None:
+    monkeypatch.setenv("PULUMI_STACK", stack)
+    violations = evaluate(craft(records(stack)))
+    assert {v.policy for v in violations} == {policy}
+    assert any(expected in m for m in messages(violations, policy)), messages(violations, policy)
+
+
+def test_prod_rules_follow_the_environment_tag_not_the_stack_name(monkeypatch) -> None:
+    monkeypatch.setenv("PULUMI_STACK", "prod")
+    dev_tagged = changed(records("dev"), INSTANCE, multiAz=False)
+    assert evaluate(dev_tagged, ["rds-prod-safeguards"]) == []
+    monkeypatch.setenv("PULUMI_STACK", "dev")
+    assert messages(evaluate(changed(records("prod"), BUCKET, forceDestroy=True)), "s3-no-force-destroy-in-prod")
+
+
+def test_untagged_resources_take_the_environment_from_stack_config(monkeypatch) -> None:
+    listener = added(records("dev"), LISTENER, "https", protocol="HTTPS", sslPolicy="ELBSecurityPolicy-2016-08")
+    monkeypatch.setenv("PULUMI_STACK", "sandbox")
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"airflow-platform:environment": "prod"}))
+    assert messages(evaluate([listener], ["lb-prod-tls-listeners"]), "lb-prod-tls-listeners")
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"airflow-platform:environment": "dev"}))
+    assert evaluate([listener], ["lb-prod-tls-listeners"]) == []
+    monkeypatch.delenv("PULUMI_CONFIG")
+    monkeypatch.delenv("PULUMI_STACK")  # nothing tells the environment: prod rules apply
+    assert messages(evaluate([listener], ["lb-prod-tls-listeners"]), "lb-prod-tls-listeners")
+
+
+def test_prod_listeners_pass_with_tls13_or_a_redirect_to_https(monkeypatch) -> None:
+    monkeypatch.setenv("PULUMI_STACK", "prod")
+    base = records("prod")
+    redirect = [{"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]
+    good = [
+        added(base, LISTENER, "https", protocol="HTTPS", sslPolicy="ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"),
+        added(base, LISTENER, "http", protocol="HTTP", defaultActions=redirect),
+    ]
+    assert evaluate([*base, *good], ["lb-prod-tls-listeners"]) == []
+
+
+def test_internet_facing_load_balancer_passes_when_the_stack_config_allows_it() -> None:
+    crafted = [added(records("uat"), LB, "api", internal=False)]
+    assert evaluate(crafted, ["lb-internal"], {"lb-internal": {"allowInternetFacing": True}}) == []
+    assert evaluate([added(records("uat"), LB, "api", internal=True)], ["lb-internal"]) == []
+
+
+def _dev_with_public_load_balancer(ingress_port: int) -> list[Registration]:
+    """dev plus an internet-facing LB on the DB security group (as if it were the LB's group) with a 443 listener."""
+    base = changed(records("dev"), INGRESS, cidrIpv4="0.0.0.0/0", fromPort=ingress_port, toPort=ingress_port)
+    group = next(r for r in base if r.type == SG)
+    balancer = added(base, LB, "api", internal=True, securityGroups=["sg-from-group"])
+    balancer.property_dependencies["securityGroups"] = [group.urn]
+    listener = added(base, LISTENER, "https", port=443, loadBalancerArn="lb-arn")
+    listener.property_dependencies["loadBalancerArn"] = [balancer.urn]
+    return [*base, balancer, listener]
+
+
+def test_open_ingress_outside_prod_only_to_a_load_balancer_listener_port(monkeypatch) -> None:
+    monkeypatch.setenv("PULUMI_STACK", "dev")
+    assert evaluate(_dev_with_public_load_balancer(443), ["ec2-no-open-ingress"]) == []
+    wrong_port = messages(
+        evaluate(_dev_with_public_load_balancer(5432), ["ec2-no-open-ingress"]), "ec2-no-open-ingress"
+    )
+    assert wrong_port and "(5432)" in wrong_port[0] and "listener ports (443)" in wrong_port[0]
+
+
+def test_stack_rules_link_companions_through_property_dependencies_when_values_are_unknown() -> None:
+    # Preview of a new bucket: the public-access block's `bucket` input is unknown, its dependency is not.
+    preview = changed(records("dev"), BLOCK, "buckets-dags-public-access", bucket=UNKNOWN_STRING_VALUE)
+    assert evaluate(preview, ["s3-public-access-block"]) == []
+
+
+def test_stack_rules_report_known_violations_before_an_unknown_value() -> None:
+    crafted = changed(records("dev"), BLOCK, "buckets-logs-public-access", blockPublicAcls=False)
+    crafted = changed(crafted, BLOCK, "buckets-dags-public-access", restrictPublicBuckets=UNKNOWN_STRING_VALUE)
+    found: list[str] = []
+    with pytest.raises(UnknownValueError):
+        POLICIES["s3-public-access-block"].validate(
+            StackValidationArgs(policy_resources(crafted)), lambda m, u=None: found.append(m)
+        )
+    assert len(found) == 1 and "set blockPublicAcls to True" in found[0]
+
+
+def test_protect_is_read_from_the_resource_options(monkeypatch) -> None:
+    monkeypatch.setenv("PULUMI_STACK", "prod")
+    unprotected = [dataclasses.replace(r, protect=False) if r.type == INSTANCE else r for r in records("prod")]
+    assert messages(evaluate(unprotected, ["rds-prod-safeguards"]), "rds-prod-safeguards") == [
+        "RDS instance metadata-db-instance (prod): register it with ResourceOptions(protect=True)."
+    ]
+
+
+def test_policy_config_files_name_real_policies_and_schema_keys() -> None:
+    for stack in STACKS:
+        config = json.loads((REPO / "policy" / "config" / f"{stack}.json").read_text())
+        for name, values in config.items():
+            schema = POLICIES[name].config_schema
+            assert schema is not None and set(values) <= set(schema.properties), (stack, name)
+
+
+def test_pack_runtime_pins_match_the_project() -> None:
+    def pins(path: Path) -> dict[str, str]:
+        lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+        return dict(line.split("==") for line in lines if "==" in line)
+
+    pack, project = pins(REPO / "policy" / "requirements.txt"), pins(REPO / "requirements.txt")
+    assert pack and all(project.get(name) == version for name, version in pack.items())
