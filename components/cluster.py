@@ -164,6 +164,9 @@ class ClusterAccess(pulumi.ComponentResource):
                 skip_default_security_groups=True,
                 enabled_cluster_log_types=["api", "audit", "authenticator"],
                 encryption_config_key_arn=args.kms_key_arn,
+                # The VPC CNI enforces NetworkPolicies only when asked to; without this the chart's
+                # policies (and ours) would render and admit everything.
+                vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
                 provider_credential_opts=eks.KubeconfigOptionsArgs(role_arn=cfg.kubeconfig_role_arn)
                 if cfg.kubeconfig_role_arn
                 else None,

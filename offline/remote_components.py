@@ -29,7 +29,7 @@ _CLUSTER_NEUTRAL = frozenset(
         "endpointPublicAccess", "publicAccessCidrs", "enabledClusterLogTypes", "encryptionConfigKeyArn", "tags",
         "clusterTags", "clusterSecurityGroupTags", "nodeSecurityGroupTags", "providerCredentialOpts",
         "deletionProtection", "upgradePolicy", "kubernetesServiceIpAddressRange", "ipFamily",
-        "bootstrapSelfManagedAddons", "enableConfigMapMutable", "proxy",
+        "bootstrapSelfManagedAddons", "enableConfigMapMutable", "proxy", "vpcCniOptions",
     }
 )  # fmt: skip
 # Cluster inputs this table models (see cluster_resources).
@@ -219,7 +219,12 @@ def cluster_resources(name: str, inputs: Mapping[str, Any], region: str) -> list
             "aws:eks/addon:Addon",
             f"{name}-vpc-cni",
             f"{name}-vpc-cni",
-            "EKS add-on vpc-cni, newest version (network-policy enforcement left at the add-on default)",
+            "EKS add-on vpc-cni, newest version"
+            + (
+                " with network-policy enforcement"
+                if (inputs.get("vpcCniOptions") or {}).get("enableNetworkPolicy")
+                else ""
+            ),
         ),
     ]
     if inputs.get("createOidcProvider"):

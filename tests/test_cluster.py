@@ -262,3 +262,9 @@ def test_kubernetes_provider_waits_for_the_node_group_of_a_created_cluster() -> 
     (node_group,) = inventory.of_type("eks:index:ManagedNodeGroup")
     assert node_group.urn in inventory.one(PROVIDER).dependencies
     assert stack_inventory("prod").one(PROVIDER).dependencies == []  # existing cluster: nothing to wait for
+
+
+def test_a_created_cluster_enforces_network_policies() -> None:
+    """Without the VPC CNI's network-policy agent, every NetworkPolicy the chart renders admits everything."""
+    cluster = stack_inventory("dev").one("eks:index:Cluster").inputs
+    assert cluster["vpcCniOptions"]["enableNetworkPolicy"] is True
