@@ -17,7 +17,7 @@ from offline.cloud import FakeCluster
 
 # The suite builds many short-lived object graphs (whole-program runs); collecting them in
 # generation 0 every 700 allocations costs more than it saves. Collect rarely instead.
-gc.set_threshold(50_000, 20, 20)
+gc.set_threshold(200_000, 50, 100)
 
 STACKS = ("dev", "uat", "prod")
 REGION = "eu-west-1"
