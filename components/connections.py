@@ -1,0 +1,68 @@
+"""Network intents on a security group: `connections.allow_from(peer, port)` (CDK's Connections idea)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_aws as aws
+
+
+class Connections:
+    """Who may reach the resources behind one security group, and on which TCP port.
+
+    Owned by a component (the database, the cluster's workloads, a load balancer); each
+    `allow_from` adds one ingress rule to that group, registered under the owner.
+    """
+
+    def __init__(
+        self,
+        owner: pulumi.Resource,
+        name: str,
+        security_group_id: pulumi.Input[str],
+        tags: Mapping[str, str] | None = None,
+        protection: pulumi.ResourceOptions | None = None,
+    ):
+        self._owner = owner
+        self._name = name
+        self.security_group_id = pulumi.Output.from_input(security_group_id)
+        self._tags = dict(tags or {})
+        self._protection = protection
+
+    def allow_from(
+        self, rule_name: str, peer_security_group_id: pulumi.Input[str], port: int, description: str
+    ) -> aws.vpc.SecurityGroupIngressRule:
+        """Admit TCP ``port`` from members of ``peer_security_group_id`` (never a CIDR)."""
+        return aws.vpc.SecurityGroupIngressRule(
+            f"{self._name}-{rule_name}",
+            security_group_id=self.security_group_id,
+            referenced_security_group_id=peer_security_group_id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=description,
+            tags=self._tags or None,
+            opts=pulumi.ResourceOptions.merge(self._protection, pulumi.ResourceOptions(parent=self._owner)),
+        )
+
+    def allow_from_cidrs(
+        self, rule_name: str, cidrs: list[str], port: int, description: str
+    ) -> list[aws.vpc.SecurityGroupIngressRule]:
+        """Admit TCP ``port`` from each CIDR (IPv4 or IPv6): for clients outside AWS security groups."""
+        rules = []
+        for index, cidr in enumerate(cidrs):
+            family = {"cidr_ipv6": cidr} if ":" in cidr else {"cidr_ipv4": cidr}
+            rules.append(
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{self._name}-{rule_name}-{index}",
+                    security_group_id=self.security_group_id,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    description=description,
+                    tags=self._tags or None,
+                    opts=pulumi.ResourceOptions.merge(self._protection, pulumi.ResourceOptions(parent=self._owner)),
+                    **family,
+                )
+            )
+        return rules
