@@ -88,11 +88,13 @@ for workload in workloads:
     roles[workload] = IrsaRole(
         f"irsa-{workload.value}",
         IrsaRoleArgs(
-            service_account=service_account(settings, workload),
+            namespace=settings.namespace,
+            service_account_name=service_account(settings, workload).name,
+            description=f"Airflow {workload.value} ({service_account(settings, workload).subject})",
             role_name=names.irsa_roles[workload],
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
-            permissions_boundary_arn=settings.irsa.permissions_boundary_arn,
+            role_permissions_boundary_arn=settings.irsa.permissions_boundary_arn,
             extra_statements=[statement.to_iam() for statement in extra],
             tags=tags,
         ),

@@ -10,7 +10,6 @@ import pulumi
 import pulumi_aws as aws
 
 from components.common import policy_document
-from config.naming import ServiceAccount
 
 STS_AUDIENCE = "sts.amazonaws.com"
 
@@ -35,15 +34,31 @@ def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, subject: str) ->
 
 @dataclass(frozen=True)
 class IrsaRoleArgs:
-    """Inputs of an IrsaRole."""
+    """Inputs of an IrsaRole: the one Kubernetes service account that may assume it, and its cluster."""
 
-    service_account: ServiceAccount
+    namespace: str
+    """Namespace of the service account."""
+    service_account_name: str
+    """Name of the service account; the trust's `sub` is `system:serviceaccount:<namespace>:<name>`."""
     role_name: str
+    """IAM role name (64 characters at most)."""
     oidc_provider_arn: pulumi.Input[str]
+    """ARN of the cluster's IAM OIDC provider."""
     oidc_issuer: pulumi.Input[str]
-    permissions_boundary_arn: str | None = None
+    """The cluster's OIDC issuer, with or without `https://`."""
+    role_permissions_boundary_arn: str | None = None
+    """Permissions boundary of the role. Default: none."""
+    description: str = ""
+    """Role description. Default: names the service account."""
     extra_statements: Sequence[Mapping[str, Any]] = ()
+    """Statements of an inline policy `extra`. Default: none (permissions come from intent methods)."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags of the role. Default: none; `kubernetes-service-account` is always added."""
+
+    @property
+    def subject(self) -> str:
+        """The OIDC `sub` claim of tokens issued to the service account."""
+        return f"system:serviceaccount:{self.namespace}:{self.service_account_name}"
 
 
 class IrsaRole(pulumi.ComponentResource):
@@ -56,18 +71,18 @@ class IrsaRole(pulumi.ComponentResource):
     def __init__(self, name: str, args: IrsaRoleArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-platform:iam:IrsaRole", name, None, opts)
         self._name = name
-        self.service_account = args.service_account
+        self.subject = args.subject
         trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-            lambda v: policy_document(irsa_trust_policy(v[0], v[1], args.service_account.subject)["Statement"])
+            lambda v: policy_document(irsa_trust_policy(v[0], v[1], args.subject)["Statement"])
         )
         self.role = aws.iam.Role(
             f"{name}-role",
             name=args.role_name,
-            description=f"Airflow {args.service_account.workload.value} ({args.service_account.subject})",
+            description=args.description or f"IRSA role of {args.subject}",
             assume_role_policy=trust,
-            permissions_boundary=args.permissions_boundary_arn,
+            permissions_boundary=args.role_permissions_boundary_arn,
             max_session_duration=3600,
-            tags={**args.tags, "kubernetes-service-account": args.service_account.subject.split(":", 2)[2]},
+            tags={**args.tags, "kubernetes-service-account": f"{args.namespace}:{args.service_account_name}"},
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.arn = self.role.arn
