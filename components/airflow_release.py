@@ -1,18 +1,18 @@
-"""AirflowRelease: namespace, static secrets and the official chart as a Helm release."""
+"""AirflowRelease: namespace, static secrets, the DB role bootstrap and the official chart as a Helm release."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 import pulumi_tls as tls
 
-from components.airflow_values import API_PORT, TRIGGERER_LOG_PORT, ReleaseWiring, airflow_values
 from components.common import DatabaseEndpoint, Protection, async_metadata_uri, metadata_uri
 from components.db_bootstrap import (
     BOOTSTRAP_SQL,
@@ -21,29 +21,78 @@ from components.db_bootstrap import (
     bootstrap_checksum,
     bootstrap_pod_spec,
 )
-from components.pgbouncer import PGBOUNCER_PORT, pgbouncer_ini, pgbouncer_users
-from config.airflow_models import HELM_REPOSITORY
-from config.naming import Workload, chart_object_name, secret_names, ui_workload
-from config.settings import Settings
+from components.pgbouncer import PgBouncerPool, pgbouncer_ini, pgbouncer_users
+from components.release_types import ReleaseNames, ReleaseWiring
 
-CHART = "airflow"
 # PgBouncer's client certificate: ten years, renewed by `pulumi up` in its last year.
 PGBOUNCER_CERT_HOURS = 24 * 365 * 10
 PGBOUNCER_CERT_RENEWAL_HOURS = 24 * 365
 
 
 @dataclass(frozen=True)
-class AirflowReleaseArgs:
-    """Inputs of AirflowRelease."""
+class HelmChart:
+    """Which chart to install."""
 
-    settings: Settings
-    role_arns: Mapping[Workload, pulumi.Input[str]]
+    name: str
+    """Chart name in the repository."""
+    version: str
+    """Pinned chart version."""
+    repository: str
+    """Helm repository URL."""
+
+
+@dataclass(frozen=True)
+class GitHttpsCredentials:
+    """User and token git-sync clones with over HTTPS."""
+
+    username: str
+    token: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class AirflowReleaseArgs:
+    """Inputs of AirflowRelease: the chart, the names it uses, the DB and what other components hand over."""
+
+    release_name: str
+    """Helm release name."""
+    namespace: str
+    """Namespace, created by the component (Pod Security baseline enforced, restricted audited)."""
+    chart: HelmChart
+    """Chart coordinates."""
+    names: ReleaseNames
+    """The chart's object names and our Secrets' names."""
+    values: Callable[[ReleaseWiring], Mapping[str, Any]]
+    """Helm values as a pure function of the resolved wiring."""
+    airflow_major: int
+    """Airflow major version: 3 has API/JWT secrets and an async DB URL, 2 a webserver secret key."""
+    role_arns: Mapping[str, pulumi.Input[str]]
+    """IAM role ARN per workload (`scheduler`, `api-server`, ...), for the service-account annotations."""
     dag_bucket: pulumi.Input[str]
     log_bucket: pulumi.Input[str]
     database: DatabaseEndpoint
-    protection: Protection
+    """The metadata DB and its master credentials (used only by the bootstrap Job)."""
+    app_username: str
+    """Role Airflow and PgBouncer log in as; the bootstrap Job creates it."""
+    bootstrap_image: str
+    """Pinned PostgreSQL image whose psql runs the bootstrap (uid 70)."""
+    pgbouncer: PgBouncerPool | None = None
+    """PgBouncer pooling. Default: none (Airflow connects to RDS)."""
+    admin_user: bool = False
+    """Generate a password for the chart's create-user job. Default: no."""
+    network_policies: bool = False
+    """The chart renders network policies: add the ones it lacks. Default: no."""
+    service_monitor: bool = False
+    """Create a ServiceMonitor for the statsd exporter. Default: no."""
     git_ssh_private_key: pulumi.Input[str] | None = None
-    git_https_token: pulumi.Input[str] | None = None
+    """git-sync SSH key (a secret). Default: none."""
+    git_https: GitHttpsCredentials | None = None
+    """git-sync HTTPS credentials. Default: none."""
+    timeout_seconds: int = 900
+    """How long Helm waits for readiness. Default: 900."""
+    max_history: int = 10
+    """Release revisions kept. Default: 10."""
+    protection: Protection = field(default_factory=Protection)
+    """Protection of the generated keys. Default: retained on delete."""
 
 
 def fernet_key(random_base64: str) -> str:
@@ -64,17 +113,16 @@ class AirflowRelease(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AirflowReleaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-platform:airflow:AirflowRelease", name, None, opts)
-        settings = args.settings
         self._name = name
-        self._names = secret_names(settings)
+        self._args = args
+        self._names = args.names.secrets
         self.admin_password: pulumi.Output[str] | None = None
         self._protection = args.protection
-        child = pulumi.ResourceOptions(parent=self)
 
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=settings.namespace,
+                name=args.namespace,
                 labels={
                     "app.kubernetes.io/part-of": "airflow",
                     "pod-security.kubernetes.io/enforce": "baseline",
@@ -82,57 +130,50 @@ class AirflowRelease(pulumi.ComponentResource):
                     "pod-security.kubernetes.io/audit": "restricted",
                 },
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self._namespace_name = namespace.metadata.name
         self._pgbouncer_checksum: pulumi.Output[str] | None = None
         self._app_password = self._random_password("db-app-password", 40)
-        bootstrap = self._db_bootstrap(settings, args)
-        secrets = self._static_secrets(settings, args)
+        bootstrap = self._db_bootstrap()
+        secrets = self._static_secrets()
         values = pulumi.Output.all(
-            pulumi.Output.all(**{w.value: arn for w, arn in args.role_arns.items()}),
+            pulumi.Output.all(**dict(args.role_arns)),
             args.dag_bucket,
             args.log_bucket,
             self._pgbouncer_checksum,
         ).apply(
-            lambda v: airflow_values(
-                settings,
-                ReleaseWiring(
-                    role_arns={Workload(k): arn for k, arn in v[0].items()},
-                    dag_bucket=v[1],
-                    log_bucket=v[2],
-                    pgbouncer_checksum=v[3],
-                ),
+            lambda v: args.values(
+                ReleaseWiring(role_arns=v[0], dag_bucket=v[1], log_bucket=v[2], pgbouncer_checksum=v[3])
             )
         )
-        if settings.airflow.network_policies and settings.airflow.major >= 3:
-            self._triggerer_logs_policy(settings)
-        helm = settings.airflow.helm
+        if args.network_policies and args.airflow_major >= 3:
+            self._triggerer_logs_policy()
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             k8s.helm.v3.ReleaseArgs(
-                name=settings.airflow.release_name,
-                chart=CHART,
-                version=settings.airflow.chart_version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=HELM_REPOSITORY),
+                name=args.release_name,
+                chart=args.chart.name,
+                version=args.chart.version,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=args.chart.repository),
                 namespace=self._namespace_name,
                 create_namespace=False,
                 values=values,
                 atomic=True,
                 cleanup_on_fail=True,
-                timeout=helm.timeout_seconds,
-                max_history=helm.max_history,
+                timeout=args.timeout_seconds,
+                max_history=args.max_history,
             ),
             # The application role must exist before the chart's migration job logs in with it.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*secrets, bootstrap]),
         )
-        if settings.airflow.metrics.service_monitor:
-            self._service_monitor(name, settings)
+        if args.service_monitor:
+            self._statsd_monitor()
 
         self.namespace = self._namespace_name
         self.release_name = self.release.name
-        self.api_service_name = pulumi.Output.from_input(chart_object_name(settings, ui_workload(settings).value))
-        self.api_service_port = pulumi.Output.from_input(API_PORT)
+        self.api_service_name = pulumi.Output.from_input(args.names.api_service)
+        self.api_service_port = pulumi.Output.from_input(args.names.api_service_port)
         self.register_outputs(
             {
                 "namespace": self.namespace,
@@ -169,16 +210,15 @@ class AirflowRelease(pulumi.ComponentResource):
         )
         return pulumi.Output.secret(password.result)
 
-    def _static_secrets(self, settings: Settings, args: AirflowReleaseArgs) -> list[k8s.core.v1.Secret]:
+    def _static_secrets(self) -> list[k8s.core.v1.Secret]:
         """Secrets generated once (pulumi-random) and referenced by name, so upgrades never rotate them."""
-        names = self._names
-        db = args.database
+        args, names = self._args, self._names
         fernet_bytes = random.RandomBytes(f"{self._name}-fernet-bytes", length=32, opts=self._protection.options(self))
         secrets = [
             self._secret("fernet-key", names.fernet_key, {"fernet-key": fernet_bytes.base64.apply(fernet_key)}),
-            self._secret("metadata", names.metadata, self._metadata_connections(settings, db)),
+            self._secret("metadata", names.metadata, self._metadata_connections()),
         ]
-        if settings.airflow.major >= 3:
+        if args.airflow_major >= 3:
             secrets.append(
                 self._secret(
                     "api-secret-key",
@@ -197,62 +237,56 @@ class AirflowRelease(pulumi.ComponentResource):
                     {"webserver-secret-key": self._random_password("webserver-secret-key", 48)},
                 )
             )
-        if settings.airflow.pgbouncer.enabled:
-            secrets.extend(self._pgbouncer_secrets(settings, db))
-        if settings.airflow.admin_user.create:
+        if args.pgbouncer is not None:
+            secrets.extend(self._pgbouncer_secrets(args.pgbouncer))
+        if args.admin_user:
             self.admin_password = self._random_password("admin-password", 24)
             secrets.append(self._secret("admin-password", names.admin_password, {"password": self.admin_password}))
-        git = settings.dags.git_sync
-        if settings.dags.source == "gitSync" and git is not None:
-            if git.auth == "ssh" and args.git_ssh_private_key is not None:
-                secrets.append(self._secret("git-ssh-key", names.git_ssh_key, {"gitSshKey": args.git_ssh_private_key}))
-            elif git.auth == "https" and args.git_https_token is not None:
-                user, token = git.username or "", args.git_https_token
-                credentials = {
-                    "GIT_SYNC_USERNAME": user,
-                    "GITSYNC_USERNAME": user,
-                    "GIT_SYNC_PASSWORD": token,
-                    "GITSYNC_PASSWORD": token,
-                }
-                secrets.append(self._secret("git-credentials", names.git_credentials, credentials))
+        if args.git_ssh_private_key is not None:
+            secrets.append(self._secret("git-ssh-key", names.git_ssh_key, {"gitSshKey": args.git_ssh_private_key}))
+        if args.git_https is not None:
+            user, token = args.git_https.username, args.git_https.token
+            credentials = {
+                "GIT_SYNC_USERNAME": user,
+                "GITSYNC_USERNAME": user,
+                "GIT_SYNC_PASSWORD": token,
+                "GITSYNC_PASSWORD": token,
+            }
+            secrets.append(self._secret("git-credentials", names.git_credentials, credentials))
         return secrets
 
-    def _metadata_connections(self, settings: Settings, db: DatabaseEndpoint) -> dict[str, pulumi.Output[str]]:
+    def _metadata_connections(self) -> dict[str, pulumi.Output[str]]:
         """Airflow's URIs as the application role (to PgBouncer when it runs, else to RDS), always secrets.
 
         `connection` is the psycopg2 URI the chart reads; on Airflow 3 `async-connection` is the
         asyncpg form (`sql_alchemy_conn_async`), which Airflow would otherwise derive with a
         `sslmode` that asyncpg refuses.
         """
-        user = settings.database.app_username
-        if settings.airflow.pgbouncer.enabled:
-            target = pulumi.Output.all(
-                f"{chart_object_name(settings, 'pgbouncer')}.{settings.namespace}",
-                PGBOUNCER_PORT,
-                chart_object_name(settings, "metadata"),
-            )
+        args, db, user = self._args, self._args.database, self._args.app_username
+        if args.pgbouncer is not None:
+            pool = args.pgbouncer
+            target = pulumi.Output.all(args.names.pgbouncer_host, pool.listen_port, pool.database_alias)
         else:
             target = pulumi.Output.all(db.address, db.port, db.name)
         endpoint = pulumi.Output.all(self._app_password, target)
         uris = {"connection": endpoint.apply(lambda v: metadata_uri(user, v[0], *v[1], "require"))}
-        if settings.airflow.major >= 3:
+        if args.airflow_major >= 3:
             uris["async-connection"] = endpoint.apply(lambda v: async_metadata_uri(user, v[0], *v[1]))
         return {key: pulumi.Output.secret(uri) for key, uri in uris.items()}
 
-    def _pgbouncer_secrets(self, settings: Settings, db: DatabaseEndpoint) -> list[k8s.core.v1.Secret]:
+    def _pgbouncer_secrets(self, pool: PgBouncerPool) -> list[k8s.core.v1.Secret]:
         """PgBouncer's config, users, stats connection and the TLS key pair it serves Airflow with.
 
         The chart only checksums Secrets it renders itself, so the hash of everything here goes
         into a pod annotation: a new endpoint, port, password, pool size or certificate rolls PgBouncer.
         """
-        names = self._names
-        user = settings.database.app_username
-        ini = pulumi.Output.all(db.address, db.port).apply(lambda v: pgbouncer_ini(settings, db.name, v[0], v[1], user))
+        names, db, user = self._names, self._args.database, self._args.app_username
+        ini = pulumi.Output.all(db.address, db.port).apply(lambda v: pgbouncer_ini(pool, db.name, v[0], v[1], user))
         users = self._app_password.apply(lambda password: pgbouncer_users(user, password))
         stats = self._app_password.apply(
-            lambda password: metadata_uri(user, password, "127.0.0.1", PGBOUNCER_PORT, "pgbouncer", "require")
+            lambda password: metadata_uri(user, password, "127.0.0.1", pool.listen_port, "pgbouncer", "require")
         )
-        certificate, key = self._pgbouncer_tls(settings)
+        certificate, key = self._pgbouncer_tls()
         self._pgbouncer_checksum = pulumi.Output.unsecret(
             pulumi.Output.all(ini, users, stats, certificate, key).apply(_checksum)
         )
@@ -267,9 +301,10 @@ class AirflowRelease(pulumi.ComponentResource):
             ),
         ]
 
-    def _pgbouncer_tls(self, settings: Settings) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    def _pgbouncer_tls(self) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
         """Self-signed server certificate: Airflow connects with sslmode=require (encrypted, unverified)."""
-        host = chart_object_name(settings, "pgbouncer")
+        host = self._args.names.pgbouncer_host
+        service = host.split(".", 1)[0]
         key = tls.PrivateKey(
             f"{self._name}-pgbouncer-tls-key",
             algorithm="ECDSA",
@@ -279,8 +314,8 @@ class AirflowRelease(pulumi.ComponentResource):
         certificate = tls.SelfSignedCert(
             f"{self._name}-pgbouncer-tls-cert",
             private_key_pem=key.private_key_pem,
-            subject=tls.SelfSignedCertSubjectArgs(common_name=host, organization="airflow-platform"),
-            dns_names=[host, f"{host}.{settings.namespace}", f"{host}.{settings.namespace}.svc"],
+            subject=tls.SelfSignedCertSubjectArgs(common_name=service, organization="airflow-platform"),
+            dns_names=[service, host, f"{host}.svc"],
             validity_period_hours=PGBOUNCER_CERT_HOURS,
             early_renewal_hours=PGBOUNCER_CERT_RENEWAL_HOURS,
             allowed_uses=["digital_signature", "key_encipherment", "server_auth"],
@@ -288,16 +323,17 @@ class AirflowRelease(pulumi.ComponentResource):
         )
         return certificate.cert_pem, key.private_key_pem
 
-    def _db_bootstrap(self, settings: Settings, args: AirflowReleaseArgs) -> k8s.batch.v1.Job:
+    # -- DB role, policies, monitors ---------------------------------------------------------
+    def _db_bootstrap(self) -> k8s.batch.v1.Job:
         """The Job that creates the application role with the master credentials (the only user of them)."""
-        db = args.database
+        args, db = self._args, self._args.database
         data = {
             "PGHOST": pulumi.Output.from_input(db.address),
             "PGPORT": pulumi.Output.from_input(db.port).apply(lambda port: str(int(port))),
             "PGDATABASE": pulumi.Output.from_input(db.name),
             "PGUSER": pulumi.Output.from_input(db.username),
             "PGPASSWORD": pulumi.Output.from_input(db.password),
-            "APP_USER": pulumi.Output.from_input(settings.database.app_username),
+            "APP_USER": pulumi.Output.from_input(args.app_username),
             "APP_PASSWORD": self._app_password,
         }
         name = self._names.db_bootstrap
@@ -326,53 +362,44 @@ class AirflowRelease(pulumi.ComponentResource):
                         # A new password or endpoint changes the template: the Job is replaced and runs again.
                         "annotations": {"checksum/db-bootstrap": checksum},
                     },
-                    "spec": bootstrap_pod_spec(settings.database.bootstrap_image, name, name),
+                    "spec": bootstrap_pod_spec(args.bootstrap_image, name, name),
                 },
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[secret, sql], delete_before_replace=True),
         )
 
-    def _triggerer_logs_policy(self, settings: Settings) -> k8s.networking.v1.NetworkPolicy:
+    def _triggerer_logs_policy(self) -> k8s.networking.v1.NetworkPolicy:
         """Let the API server read live triggerer logs.
 
         Chart 1.19.0's triggerer NetworkPolicy admits only `component: webserver` on the log port,
         which Airflow 3 no longer runs; policies add up, so this one admits the API server too.
         """
-        release = settings.airflow.release_name
+        names = self._args.names
         return k8s.networking.v1.NetworkPolicy(
             f"{self._name}-triggerer-logs-policy",
-            metadata=self._metadata(chart_object_name(settings, "triggerer-logs-from-api-server")),
+            metadata=self._metadata(f"{names.object_prefix}-triggerer-logs-from-api-server"),
             spec={
-                "podSelector": {"matchLabels": {"tier": "airflow", "component": "triggerer", "release": release}},
+                "podSelector": {"matchLabels": dict(names.triggerer_selector)},
                 "policyTypes": ["Ingress"],
                 "ingress": [
                     {
-                        "from": [
-                            {
-                                "podSelector": {
-                                    "matchLabels": {"tier": "airflow", "component": "api-server", "release": release}
-                                }
-                            }
-                        ],
-                        "ports": [{"protocol": "TCP", "port": TRIGGERER_LOG_PORT}],
+                        "from": [{"podSelector": {"matchLabels": dict(names.api_server_selector)}}],
+                        "ports": [{"protocol": "TCP", "port": names.triggerer_log_port}],
                     }
                 ],
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _service_monitor(self, name: str, settings: Settings) -> None:
+    def _statsd_monitor(self) -> None:
+        names = self._args.names
         k8s.apiextensions.CustomResource(
-            f"{name}-statsd-monitor",
+            f"{self._name}-statsd-monitor",
             api_version="monitoring.coreos.com/v1",
             kind="ServiceMonitor",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=chart_object_name(settings, "statsd"), namespace=self._namespace_name
-            ),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=names.statsd_service, namespace=self._namespace_name),
             spec={
-                "selector": {
-                    "matchLabels": {"tier": "airflow", "component": "statsd", "release": settings.airflow.release_name}
-                },
+                "selector": {"matchLabels": dict(names.statsd_selector)},
                 "endpoints": [{"port": "statsd-scrape", "interval": "30s"}],
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.common import Protection, policy_document, tagged
-from components.irsa import IrsaRole
+from components.grants import Grantable
 
 _READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"]
 _WRITE_ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload"]
@@ -92,7 +92,7 @@ def bucket_access_statements(
 
 
 class AirflowBucket:
-    """One bucket of AirflowBuckets, with intent methods that grant an IrsaRole access."""
+    """One bucket of AirflowBuckets, with intent methods that grant a role (any Grantable) access."""
 
     def __init__(self, key: str, bucket: aws.s3.Bucket, kms_key_arn: str | None):
         self.key = key
@@ -101,15 +101,15 @@ class AirflowBucket:
         self.arn: pulumi.Output[str] = bucket.arn
         self._kms_key_arn = kms_key_arn
 
-    def grant_read(self, role: IrsaRole, prefix: str | None = None) -> aws.iam.RolePolicy:
+    def grant_read(self, role: Grantable, prefix: str | None = None) -> aws.iam.RolePolicy:
         """Let ``role`` list and read objects (under ``prefix``)."""
         return self._grant(role, write=False, prefix=prefix)
 
-    def grant_read_write(self, role: IrsaRole, prefix: str | None = None) -> aws.iam.RolePolicy:
+    def grant_read_write(self, role: Grantable, prefix: str | None = None) -> aws.iam.RolePolicy:
         """Let ``role`` list, read and write objects (under ``prefix``); no deletes."""
         return self._grant(role, write=True, prefix=prefix)
 
-    def _grant(self, role: IrsaRole, *, write: bool, prefix: str | None) -> aws.iam.RolePolicy:
+    def _grant(self, role: Grantable, *, write: bool, prefix: str | None) -> aws.iam.RolePolicy:
         statements = self.arn.apply(
             lambda arn: bucket_access_statements(arn, write=write, prefix=prefix, kms_key_arn=self._kms_key_arn)
         )

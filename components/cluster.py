@@ -16,8 +16,8 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
-from components.common import partition, service_trust_policy, tagged
-from config.models import ClusterConfig
+from components.common import issuer_host, partition, service_role, tagged
+from components.connections import Connections
 
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
 
@@ -28,16 +28,63 @@ def cluster_admin_policy_arn(region: str) -> str:
 
 
 @dataclass(frozen=True)
-class ClusterAccessArgs:
-    """Inputs of ClusterAccess."""
+class ManagedNodeGroupSpec:
+    """The managed node group of a cluster this component creates."""
 
-    config: ClusterConfig
+    instance_types: Sequence[str] = ("m6i.large",)
+    """EC2 instance types. Default: m6i.large."""
+    capacity_type: str = "ON_DEMAND"
+    """ON_DEMAND or SPOT. Default: ON_DEMAND."""
+    min_size: int = 2
+    """Default: 2."""
+    desired_size: int = 2
+    """Default: 2."""
+    max_size: int = 4
+    """Default: 4."""
+    disk_size_gib: int = 50
+    """Root volume size. Default: 50 GiB."""
+
+
+@dataclass(frozen=True)
+class NewClusterSpec:
+    """An EKS cluster to create (pulumi-eks), private by default."""
+
+    version: str
+    """Kubernetes minor version, e.g. 1.34."""
+    node_group: ManagedNodeGroupSpec = field(default_factory=ManagedNodeGroupSpec)
+    """Its managed node group. Default: 2-4 m6i.large on-demand nodes."""
+    endpoint_public_access: bool = False
+    """Expose the API endpoint publicly. Default: private only."""
+    public_access_cidrs: Sequence[str] = ()
+    """CIDRs allowed to a public endpoint. Default: none."""
+    admin_role_arns: Sequence[str] = ()
+    """IAM roles granted cluster-admin through access entries. Default: none (the creator is admin)."""
+
+
+@dataclass(frozen=True)
+class ClusterAccessArgs:
+    """Inputs of ClusterAccess: the cluster by name, or the spec of a new one."""
+
+    cluster_name: str
+    """EKS cluster name."""
     region: str
+    """AWS region."""
     vpc_id: str
+    """VPC of the cluster (an existing cluster must be in it)."""
     private_subnet_ids: Sequence[str]
-    node_role_name: str | None = None  # create mode; None: auto-named
+    """Private subnets (a new cluster's control plane ENIs and nodes)."""
+    create: NewClusterSpec | None = None
+    """Create the cluster. Default: look up an existing one."""
+    node_role_name: str | None = None
+    """Name of a new cluster's node role. Default: auto-named."""
+    workload_security_group_id: str | None = None
+    """Security group of the pods/nodes. Default: the EKS cluster security group."""
+    kubeconfig_role_arn: str | None = None
+    """Role `aws eks get-token` assumes. Default: the caller's credentials."""
     kms_key_arn: str | None = None
+    """Customer KMS key for a new cluster's secrets encryption. Default: none."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags of every AWS resource. Default: none."""
 
 
 def exec_kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str, role_arn: str | None = None) -> str:
@@ -98,12 +145,15 @@ class ClusterAccess(pulumi.ComponentResource):
         super().__init__("airflow-platform:cluster:ClusterAccess", name, None, opts)
         # In create mode, nothing may be installed on the cluster before it has nodes.
         self._node_group: eks.ManagedNodeGroup | None = None
-        kubeconfig = self._existing(args) if args.config.mode == "existing" else self._create(name, args)
+        kubeconfig = self._existing(args) if args.create is None else self._create(name, args, args.create)
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=kubeconfig,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self._node_group] if self._node_group else []),
         )
+        # Pods and nodes: other components admit them (`database.connections.allow_from(...)`), and
+        # a load balancer is admitted to them with `cluster.workloads.allow_from(...)`.
+        self.workloads = Connections(self, f"{name}-workloads", self.workload_security_group_id, tags=args.tags)
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,
@@ -115,12 +165,12 @@ class ClusterAccess(pulumi.ComponentResource):
         )
 
     def _existing(self, args: ClusterAccessArgs) -> pulumi.Output[str]:
-        cfg = args.config
+        cfg = args
         invoke = pulumi.InvokeOutputOptions(parent=self)
-        info = aws.eks.get_cluster_output(name=cfg.name, opts=invoke)
+        info = aws.eks.get_cluster_output(name=cfg.cluster_name, opts=invoke)
         issuer_url = info.identities[0].oidcs[0].issuer
         self.cluster_name = info.name
-        self.oidc_issuer = issuer_url.apply(lambda url: url.removeprefix("https://"))
+        self.oidc_issuer = issuer_url.apply(issuer_host)
         self.oidc_provider_arn = aws.iam.get_open_id_connect_provider_output(url=issuer_url, opts=invoke).arn
         self.vpc_id = info.vpc_config.vpc_id.apply(_same_vpc(args.vpc_id))
         self.workload_security_group_id = (
@@ -129,12 +179,11 @@ class ClusterAccess(pulumi.ComponentResource):
             else info.vpc_config.cluster_security_group_id
         )
         return pulumi.Output.all(info.endpoint, info.certificate_authorities[0].data).apply(
-            lambda v: exec_kubeconfig(cfg.name, v[0], v[1], args.region, cfg.kubeconfig_role_arn)
+            lambda v: exec_kubeconfig(cfg.cluster_name, v[0], v[1], args.region, cfg.kubeconfig_role_arn)
         )
 
-    def _create(self, name: str, args: ClusterAccessArgs) -> pulumi.Output[str]:
-        cfg = args.config
-        create = cfg.create_settings
+    def _create(self, name: str, args: ClusterAccessArgs, create: NewClusterSpec) -> pulumi.Output[str]:
+        cfg = args
         access_entries = {
             f"admin-{index}": eks.AccessEntryArgs(
                 principal_arn=arn,
@@ -150,7 +199,7 @@ class ClusterAccess(pulumi.ComponentResource):
         cluster = eks.Cluster(
             f"{name}-eks",
             eks.ClusterArgs(
-                name=cfg.name,
+                name=cfg.cluster_name,
                 version=create.version,
                 vpc_id=args.vpc_id,
                 private_subnet_ids=list(args.private_subnet_ids),
@@ -170,26 +219,19 @@ class ClusterAccess(pulumi.ComponentResource):
                 provider_credential_opts=eks.KubeconfigOptionsArgs(role_arn=cfg.kubeconfig_role_arn)
                 if cfg.kubeconfig_role_arn
                 else None,
-                tags=tagged(args.tags, cfg.name),
+                tags=tagged(args.tags, cfg.cluster_name),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        node_role = aws.iam.Role(
-            f"{name}-node-role",
-            name=args.node_role_name,
-            assume_role_policy=service_trust_policy("ec2.amazonaws.com"),
+        node_role, attachments = service_role(
+            self,
+            f"{name}-node",
+            role_name=args.node_role_name,
+            service="ec2.amazonaws.com",
+            managed_policies={policy: policy for policy in NODE_POLICIES},
+            region=args.region,
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
         )
-        attachments = [
-            aws.iam.RolePolicyAttachment(
-                f"{name}-node-{policy}",
-                role=node_role.name,
-                policy_arn=f"arn:{partition(args.region)}:iam::aws:policy/{policy}",
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            for policy in NODE_POLICIES
-        ]
         nodes = create.node_group
         self._node_group = eks.ManagedNodeGroup(
             f"{name}-nodes",
@@ -205,7 +247,7 @@ class ClusterAccess(pulumi.ComponentResource):
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
         )
-        self.cluster_name = pulumi.Output.from_input(cfg.name)
+        self.cluster_name = pulumi.Output.from_input(cfg.cluster_name)
         self.oidc_provider_arn = cluster.oidc_provider_arn
         self.oidc_issuer = cluster.oidc_issuer
         self.vpc_id = pulumi.Output.from_input(args.vpc_id)

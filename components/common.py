@@ -9,14 +9,24 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import pulumi
+import pulumi_aws as aws
 
 
 @dataclass(frozen=True)
 class Protection:
-    """How a stateful resource survives `pulumi destroy` or a replacement."""
+    """How a stateful resource survives `pulumi destroy` or a replacement.
+
+    The default keeps data: resources leave the state on delete but stay in AWS. Deleting them
+    is what a stack opts into (`Protection.none()`), protecting them (`protect`) a stricter choice.
+    """
 
     protect: bool = False
-    retain_on_delete: bool = False
+    retain_on_delete: bool = True
+
+    @classmethod
+    def none(cls) -> Protection:
+        """Let `pulumi destroy` delete the resources (sandboxes)."""
+        return cls(protect=False, retain_on_delete=False)
 
     @classmethod
     def from_mode(cls, mode: Literal["protect", "retainOnDelete", "none"]) -> Protection:
@@ -44,6 +54,11 @@ def partition(region: str) -> str:
     return "aws"
 
 
+def issuer_host(issuer: str) -> str:
+    """An OIDC issuer as IAM condition keys spell it: without `https://`."""
+    return issuer.removeprefix("https://")
+
+
 def policy_document(statements: Sequence[Mapping[str, Any]]) -> str:
     """Serialise an IAM policy with stable key order (byte-identical across runs)."""
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
@@ -52,6 +67,44 @@ def policy_document(statements: Sequence[Mapping[str, Any]]) -> str:
 def service_trust_policy(service: str) -> str:
     """Trust policy that lets one AWS service assume a role."""
     return policy_document([{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}])
+
+
+def aws_managed_policy_arn(region: str, path: str) -> str:
+    """ARN of an AWS-managed policy (`service-role/…` or a plain name) in the region's partition."""
+    return f"arn:{partition(region)}:iam::aws:policy/{path}"
+
+
+def service_role(
+    parent: pulumi.Resource,
+    name: str,
+    *,
+    role_name: str | None,
+    service: str,
+    managed_policies: Mapping[str, str],
+    region: str,
+    tags: Mapping[str, str],
+) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+    """An IAM role one AWS service assumes, with AWS-managed policies attached (node role, RDS monitoring).
+
+    ``managed_policies`` maps each attachment's name suffix to the policy's path under `iam::aws:policy/`.
+    """
+    role = aws.iam.Role(
+        f"{name}-role",
+        name=role_name,
+        assume_role_policy=service_trust_policy(service),
+        tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    attachments = [
+        aws.iam.RolePolicyAttachment(
+            f"{name}-{suffix}",
+            role=role.name,
+            policy_arn=aws_managed_policy_arn(region, policy),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        for suffix, policy in managed_policies.items()
+    ]
+    return role, attachments
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.common import DatabaseEndpoint, Protection, metadata_uri, partition, service_trust_policy, tagged
-from config.connections import effective_max_connections
-from config.models import DatabaseConfig
-from config.rds_sizing import GIB
+from components.common import DatabaseEndpoint, Protection, service_role, tagged
+from components.connections import Connections
 
 POSTGRES_PORT = 5432
 RDS_CA = "rds-ca-rsa2048-g1"
@@ -20,31 +18,108 @@ RDS_CA = "rds-ca-rsa2048-g1"
 PASSWORD_SPECIALS = "-_!#^*+=:"
 
 
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class DatabaseAlarms:
+    """CloudWatch alarms on the instance."""
+
+    cpu_percent: int
+    """CPU utilisation threshold (15 minutes above it alarms)."""
+    free_storage_gib: int
+    """Free storage threshold in GiB."""
+    connections_percent: int
+    """Connections threshold, % of max_connections."""
+    sns_topic_arn: str | None = None
+    """Topic notified on ALARM and OK. Default: none (alarms only show in CloudWatch)."""
+
+
+@dataclass(frozen=True)
+class PostgresInstance:
+    """The RDS PostgreSQL instance, in RDS's own terms."""
+
+    instance_class: str
+    """e.g. db.r6g.large."""
+    engine_version: str
+    """A major (`17`, RDS picks the minor) or major.minor."""
+    allocated_storage_gib: int
+    """Initial gp3 storage."""
+    max_allocated_storage_gib: int
+    """Storage autoscaling ceiling."""
+    multi_az: bool
+    """Standby in a second AZ."""
+    backup_retention_days: int
+    """Automated backups kept (0 turns them off)."""
+    deletion_protection: bool
+    """RDS refuses to delete the instance."""
+    skip_final_snapshot: bool
+    """No snapshot when the instance is deleted."""
+    max_connections: int
+    """The instance's max_connections (the alarm's 100 %)."""
+    alarms: DatabaseAlarms
+    """CloudWatch alarms."""
+    pinned_max_connections: int | None = None
+    """Set max_connections in the parameter group. Default: RDS's formula for the class."""
+    performance_insights: bool = True
+    """Performance Insights on. Default: on."""
+    performance_insights_retention_days: int = 7
+    """7 (free) or a multiple of 31. Default: 7."""
+    monitoring_interval_seconds: int = 0
+    """Enhanced monitoring interval; 0 turns it off. Default: 0."""
+    log_exports: Sequence[str] = ("postgresql", "upgrade")
+    """CloudWatch log exports. Default: postgresql and upgrade."""
+    maintenance_window: str = "sun:03:00-sun:04:00"
+    """UTC. Default: sun:03:00-sun:04:00."""
+    backup_window: str = "01:00-02:00"
+    """UTC. Default: 01:00-02:00."""
+    apply_immediately: bool = False
+    """Apply changes now, not in the maintenance window. Default: no."""
+    db_name: str = "airflow"
+    """Database created with the instance. Default: airflow."""
+    master_username: str = "airflow_admin"
+    """Master user. Default: airflow_admin."""
+
+    @property
+    def postgres_major(self) -> int:
+        """Major version, e.g. 17."""
+        return int(self.engine_version.split(".")[0])
+
+
 @dataclass(frozen=True)
 class MetadataDatabaseArgs:
-    """Inputs of MetadataDatabase."""
+    """Inputs of MetadataDatabase: the instance and where and how it lives."""
 
-    config: DatabaseConfig
+    instance: PostgresInstance
+    """The RDS instance."""
     identifier: str
+    """RDS identifier (also the subnet group's name)."""
     final_snapshot_identifier: str
+    """Name of the snapshot taken on delete (unless skipped)."""
     security_group_name: str
+    """Name of the instance's security group (clients are admitted with `connections.allow_from`)."""
     monitoring_role_name: str
+    """Name of the enhanced-monitoring role (when monitoring is on)."""
     region: str
+    """AWS region (for partition-aware ARNs)."""
     vpc_id: pulumi.Input[str]
     subnet_ids: Sequence[str]
-    client_security_group_id: pulumi.Input[str]
-    kms_key_arn: str | None
-    protection: Protection
+    """Private subnets in at least two AZs."""
+    kms_key_arn: str | None = None
+    """Customer KMS key for storage and Performance Insights. Default: the AWS-managed key."""
+    protection: Protection = field(default_factory=Protection)
+    """Protection of the instance and what keeps it safe. Default: retained on delete."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags of every resource. Default: none."""
 
 
-def parameter_group_parameters(config: DatabaseConfig) -> list[aws.rds.ParameterGroupParameterArgs]:
+def parameter_group_parameters(config: PostgresInstance) -> list[aws.rds.ParameterGroupParameterArgs]:
     """Parameters the DB runs with: TLS forced, optional pinned max_connections."""
     parameters = [aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1", apply_method="immediate")]
-    if config.max_connections is not None:
+    if config.pinned_max_connections is not None:
         parameters.append(
             aws.rds.ParameterGroupParameterArgs(
-                name="max_connections", value=str(config.max_connections), apply_method="pending-reboot"
+                name="max_connections", value=str(config.pinned_max_connections), apply_method="pending-reboot"
             )
         )
     return parameters
@@ -59,7 +134,7 @@ class MetadataDatabase(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: MetadataDatabaseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-platform:database:MetadataDatabase", name, None, opts)
-        cfg = args.config
+        cfg = args.instance
         self.config = cfg
         stateful = args.protection.options(self)
         tags = tagged(args.tags, args.identifier)
@@ -80,17 +155,8 @@ class MetadataDatabase(pulumi.ComponentResource):
             tags=tagged(args.tags, args.security_group_name),
             opts=stateful,
         )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-workloads",
-            security_group_id=self.security_group.id,
-            referenced_security_group_id=args.client_security_group_id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description="PostgreSQL from the EKS workloads",
-            tags=tags,
-            opts=stateful,
-        )
+        # Clients are admitted by intent (`database.connections.allow_from(group, port)`), never by CIDR.
+        self.connections = Connections(self, name, self.security_group.id, tags=tags, protection=stateful)
         parameter_group = aws.rds.ParameterGroup(
             f"{name}-params",
             family=f"postgres{cfg.postgres_major}",
@@ -173,35 +239,22 @@ class MetadataDatabase(pulumi.ComponentResource):
             password=self.password,
         )
 
-    def connection_uri(self, sslmode: str = "require") -> pulumi.Output[str]:
-        """SQLAlchemy/libpq URI for the master user, URL-encoded, as a secret."""
-        cfg = self.config
-        return pulumi.Output.secret(
-            pulumi.Output.all(self.password, self.address, self.port).apply(
-                lambda v: metadata_uri(cfg.master_username, v[0], v[1], v[2], cfg.db_name, sslmode)
-            )
-        )
-
     def _monitoring_role(self, name: str, args: MetadataDatabaseArgs) -> pulumi.Output[str]:
-        role = aws.iam.Role(
-            f"{name}-monitoring-role",
-            name=args.monitoring_role_name,
-            assume_role_policy=service_trust_policy("monitoring.rds.amazonaws.com"),
+        role, [attachment] = service_role(
+            self,
+            f"{name}-monitoring",
+            role_name=args.monitoring_role_name,
+            service="monitoring.rds.amazonaws.com",
+            managed_policies={"policy": "service-role/AmazonRDSEnhancedMonitoringRole"},
+            region=args.region,
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        attachment = aws.iam.RolePolicyAttachment(
-            f"{name}-monitoring-policy",
-            role=role.name,
-            policy_arn=f"arn:{partition(args.region)}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
-            opts=pulumi.ResourceOptions(parent=self),
         )
         return pulumi.Output.all(role.arn, attachment.id).apply(lambda v: v[0])
 
     def _alarms(self, name: str, args: MetadataDatabaseArgs) -> None:
-        alarms = args.config.alarms
+        alarms = args.instance.alarms
         actions = [alarms.sns_topic_arn] if alarms.sns_topic_arn else []
-        connection_limit = effective_max_connections(args.config)
+        connection_limit = args.instance.max_connections
         specs = (
             ("cpu", "CPUUtilization", "Average", "GreaterThanThreshold", float(alarms.cpu_percent), 3,
              f"CPU above {alarms.cpu_percent}% for 15 minutes"),

@@ -9,14 +9,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.common import policy_document
+from components.common import issuer_host, policy_document
 
 STS_AUDIENCE = "sts.amazonaws.com"
 
 
 def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, subject: str) -> dict[str, Any]:
     """Trust policy pinned to one service account of one cluster (StringEquals, no wildcards)."""
-    issuer = oidc_issuer.removeprefix("https://")
+    issuer = issuer_host(oidc_issuer)
     return {
         "Version": "2012-10-17",
         "Statement": [

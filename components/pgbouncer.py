@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
-from config.naming import chart_object_name
-from config.settings import Settings
+from dataclasses import dataclass
 
-PGBOUNCER_PORT = 6543
 PGBOUNCER_TLS_DIR = "/etc/pgbouncer/client-tls"
 
 
-def pgbouncer_ini(settings: Settings, db_name: str, db_host: str, db_port: int, db_user: str) -> str:
-    """pgbouncer.ini: one pooled database `<fullname>-metadata`; TLS required from Airflow and towards RDS."""
-    pgbouncer = settings.airflow.pgbouncer
-    alias = chart_object_name(settings, "metadata")
+@dataclass(frozen=True)
+class PgBouncerPool:
+    """How PgBouncer pools the metadata DB."""
+
+    database_alias: str
+    """Name Airflow connects to (the chart's `<release>-metadata`)."""
+    listen_port: int
+    """Port of the PgBouncer Service and pods (the chart's `ports.pgbouncer`)."""
+    pool_size: int
+    """Server connections per PgBouncer pod."""
+    max_client_conn: int
+    """Client connections each PgBouncer pod accepts."""
+
+
+def pgbouncer_ini(pool: PgBouncerPool, db_name: str, db_host: str, db_port: int, db_user: str) -> str:
+    """pgbouncer.ini: one pooled database; TLS required from Airflow and towards RDS."""
     lines = [
         "[databases]",
-        f"{alias} = host={db_host} dbname={db_name} port={int(db_port)} pool_size={pgbouncer.metadata_pool_size}",
+        f"{pool.database_alias} = host={db_host} dbname={db_name} port={int(db_port)} pool_size={pool.pool_size}",
         "",
         "[pgbouncer]",
         "pool_mode = transaction",
-        f"listen_port = {PGBOUNCER_PORT}",
+        f"listen_port = {pool.listen_port}",
         "listen_addr = *",
         "auth_type = scram-sha-256",
         "auth_file = /etc/pgbouncer/users.txt",
@@ -28,7 +38,7 @@ def pgbouncer_ini(settings: Settings, db_name: str, db_host: str, db_port: int, 
         # Airflow 3's asyncpg engine uses protocol-level prepared statements; PgBouncer 1.21+ keeps
         # them working in transaction pooling when this is above 0 (the chart's image is 1.23).
         "max_prepared_statements = 200",
-        f"max_client_conn = {pgbouncer.max_client_conn}",
+        f"max_client_conn = {pool.max_client_conn}",
         "verbose = 0",
         "log_disconnections = 0",
         "log_connections = 0",

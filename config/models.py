@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from config.rds_sizing import instance_class_problem
+from capacity.rds import instance_class_problem
 from config.types import (
     DECIMAL_TEXT,
     BackupWindow,

@@ -8,15 +8,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from config.connections import (
+from airflow_chart.shape import Workload
+from capacity.connections import (
     POOL_PER_AIRFLOW_POD,
     SERVER_CONNECTIONS_PER_AIRFLOW_POD,
     TASKS_PER_SERVER_CONNECTION,
     connection_budget,
+    effective_max_connections,
 )
 from config.errors import Problem
-from config.naming import ACCOUNT_ID_STAND_IN, airflow_workloads, aws_names, bucket_name, chart_object_name
-from config.settings import Settings
+from config.naming import ACCOUNT_ID_STAND_IN, aws_names, bucket_name
+from config.settings import GIT_HTTPS_TOKEN, GIT_SSH_PRIVATE_KEY, Settings
 from config.types import bucket_name_problem
 
 
@@ -78,7 +80,7 @@ def _derived(key: str, given: str, what: str, name: str, problem: str | None) ->
 
 def _aws_names(s: Settings) -> list[Problem]:
     """Every AWS name the program derives, checked against its service's rules."""
-    names = aws_names(s, airflow_workloads(s))
+    names = aws_names(s)
     prefix = ("namePrefix", s.name_prefix)
     problems = _derived(
         *prefix, "RDS identifier", names.db_identifier, _rds_identifier_problem(names.db_identifier, 63)
@@ -111,7 +113,7 @@ def _aws_names(s: Settings) -> list[Problem]:
         problems.append(
             Problem("buckets.logBucketName", "must differ from the DAG bucket name", s.buckets.log_bucket_name)
         )
-    service = chart_object_name(s, "api-server")
+    service = s.shape.object_name("api-server")
     if len(service) > 63:
         problems.append(
             Problem(
@@ -169,7 +171,7 @@ def _unscoped(resource: str) -> bool:
 
 def _irsa(s: Settings) -> list[Problem]:
     problems = []
-    deployed = {workload.config_key for workload in airflow_workloads(s)}
+    deployed = {workload.config_key for workload in s.shape.workloads}
     for role, statements in s.irsa.extra_statements.items():
         if role not in deployed:
             problems.append(
@@ -277,8 +279,22 @@ def _dag_source(s: Settings) -> list[Problem]:
     return problems
 
 
+def airflow_pods(s: Settings) -> int:
+    """Long-running Airflow pods at peak (the API server at its HPA maximum), each with a DB pool."""
+    airflow = s.airflow
+    api = airflow.api_server.hpa.max_replicas if airflow.api_server.hpa.enabled else airflow.api_server.replicas
+    pods = airflow.scheduler.replicas + api + airflow.triggerer.replicas
+    if Workload.DAG_PROCESSOR in s.shape.workloads:
+        pods += airflow.dag_processor.replicas
+    return pods
+
+
 def _connections(s: Settings) -> list[Problem]:
-    budget = connection_budget(s)
+    budget = connection_budget(
+        s.airflow.parallelism,
+        airflow_pods(s),
+        effective_max_connections(s.database.instance_class, s.database.max_connections),
+    )
     demand = (
         f"parallelism {budget.parallelism} + {budget.airflow_pods} Airflow pods x {POOL_PER_AIRFLOW_POD} "
         f"= {budget.client_connections} connections"
@@ -365,7 +381,7 @@ def check_secrets(settings: Settings, present: frozenset[str]) -> list[Problem]:
     git = settings.dags.git_sync
     if settings.dags.source != "gitSync" or git is None:
         return []
-    needed = "gitSshPrivateKey" if git.auth == "ssh" else "gitHttpsToken"
+    needed = GIT_SSH_PRIVATE_KEY if git.auth == "ssh" else GIT_HTTPS_TOKEN
     if needed not in present:
         return [Problem(needed, f"required for dags.gitSync auth {git.auth}: pulumi config set --secret {needed}")]
     return []

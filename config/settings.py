@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from pydantic import Field
 
+from airflow_chart.shape import AirflowShape
 from config.airflow_models import AirflowConfig, DagsConfig
 from config.models import (
     BucketsConfig,
@@ -21,7 +24,9 @@ from config.types import AwsRegion, NamePrefix, TagKey, TagValue
 PROJECT = "airflow-platform"
 # Keys that hold credentials. They are read only as Pulumi secrets and must be set with
 # `pulumi config set --secret`; they never enter the Settings model.
-SECRET_KEYS: frozenset[str] = frozenset({"gitSshPrivateKey", "gitHttpsToken"})
+GIT_SSH_PRIVATE_KEY = "gitSshPrivateKey"
+GIT_HTTPS_TOKEN = "gitHttpsToken"
+SECRET_KEYS: frozenset[str] = frozenset({GIT_SSH_PRIVATE_KEY, GIT_HTTPS_TOKEN})
 
 
 class Settings(Model):
@@ -47,6 +52,11 @@ class Settings(Model):
     def namespace(self) -> str:
         """Kubernetes namespace of the Airflow release."""
         return self.airflow.namespace or f"airflow-{self.environment}"
+
+    @cached_property
+    def shape(self) -> AirflowShape:
+        """Workloads, DAG readers and the chart's object names of this stack's release."""
+        return AirflowShape(self.airflow.version, self.airflow.release_name, self.namespace)
 
     @property
     def base_tags(self) -> dict[str, str]:

@@ -17,14 +17,15 @@ import yaml
 
 from config import ConfigError
 from config.masking import scrub_text
+from config.settings import GIT_HTTPS_TOKEN, GIT_SSH_PRIVATE_KEY
 from offline.cloud import FakeCluster
 
 PROJECT_FILE = "Pulumi.yaml"
 FAKE_SECRETS = {
-    "gitSshPrivateKey": (
+    GIT_SSH_PRIVATE_KEY: (
         "-----BEGIN OPENSSH PRIVATE KEY-----\nb2ZmbGluZS1mYWtlLWtleQ==\n-----END OPENSSH PRIVATE KEY-----\n"
     ),
-    "gitHttpsToken": "offline-fake-token",
+    GIT_HTTPS_TOKEN: "offline-fake-token",
 }
 
 

@@ -9,8 +9,8 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from components.airflow_values import IRSA_ANNOTATION
-from config.naming import Workload, secret_names, service_account
+from airflow_chart.shape import Workload
+from airflow_chart.values import IRSA_ANNOTATION
 from offline import run_stack
 from offline.engine import Inventory, is_secret_value, unwrap
 from tests.conftest import STACKS, stack_inventory, stack_settings
@@ -81,7 +81,7 @@ def test_every_secret_the_values_reference_is_created(stack):
 
 def test_fernet_key_is_a_valid_fernet_key():
     inventory = stack_inventory("dev")
-    key = secret_value(inventory, secret_names(stack_settings("dev")).fernet_key, "fernet-key")
+    key = secret_value(inventory, stack_settings("dev").shape.secret_names.fernet_key, "fernet-key")
     assert len(key) == 44 and key.endswith("=")
     assert len(base64.urlsafe_b64decode(key)) == 32
     assert not set(key) & set("+/")
@@ -98,13 +98,13 @@ def test_generated_secrets_come_from_pulumi_random_without_keepers():
 
 def app_password(inventory: Inventory, settings) -> str:
     """The application role's password, as the bootstrap Job sets it."""
-    return secret_value(inventory, secret_names(settings).db_bootstrap, "APP_PASSWORD")
+    return secret_value(inventory, settings.shape.secret_names.db_bootstrap, "APP_PASSWORD")
 
 
 def test_without_pgbouncer_airflow_connects_to_rds_over_tls_as_the_application_role():
     inventory = stack_inventory("dev")
     settings = stack_settings("dev")
-    uri = urlparse(secret_value(inventory, secret_names(settings).metadata, "connection"))
+    uri = urlparse(secret_value(inventory, settings.shape.secret_names.metadata, "connection"))
     rds = unwrap(inventory.one("aws:rds/instance:Instance").inputs)
     assert uri.scheme == "postgresql"
     assert uri.hostname == inventory.outputs["dbEndpoint"]
@@ -116,7 +116,7 @@ def test_without_pgbouncer_airflow_connects_to_rds_over_tls_as_the_application_r
 
 def test_with_pgbouncer_airflow_connects_to_pgbouncer_which_requires_tls_to_rds():
     inventory = stack_inventory("prod")
-    names = secret_names(stack_settings("prod"))
+    names = stack_settings("prod").shape.secret_names
     uri = urlparse(secret_value(inventory, names.metadata, "connection"))
     assert (uri.hostname, uri.port, uri.path) == ("airflow-pgbouncer.airflow-prod", 6543, "/airflow-metadata")
     ini = secret_value(inventory, names.pgbouncer_config, "pgbouncer.ini")
@@ -151,12 +151,12 @@ def test_service_accounts_carry_the_arn_of_the_role_whose_trust_names_them(stack
         (statement,) = json.loads(role["assumeRolePolicy"])["Statement"]
         subjects = [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")]
         assert subjects == [f"system:serviceaccount:{settings.namespace}:{account['name']}"]
-        assert account["name"] == service_account(settings, workload).name
+        assert account["name"] == settings.shape.service_account(workload).name
 
 
 def test_git_sync_ssh_key_goes_into_a_secret_with_the_key_the_chart_expects():
     inventory = run_stack("prod", GIT_SSH)
-    names = secret_names(stack_settings("prod", GIT_SSH))
+    names = stack_settings("prod", GIT_SSH).shape.secret_names
     key = secret_value(inventory, names.git_ssh_key, "gitSshKey")
     assert key.startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
     assert release_inputs(inventory)["values"]["dags"]["gitSync"]["sshKeySecret"] == names.git_ssh_key
@@ -165,7 +165,7 @@ def test_git_sync_ssh_key_goes_into_a_secret_with_the_key_the_chart_expects():
 
 def test_git_sync_https_token_secret_has_all_four_keys_the_chart_reads():
     inventory = run_stack("dev", GIT_HTTPS)
-    names = secret_names(stack_settings("dev", GIT_HTTPS))
+    names = stack_settings("dev", GIT_HTTPS).shape.secret_names
     data = unwrap(secrets_by_name(inventory)[names.git_credentials]["stringData"])
     assert set(data) == {"GIT_SYNC_USERNAME", "GITSYNC_USERNAME", "GIT_SYNC_PASSWORD", "GITSYNC_PASSWORD"}
     assert data["GITSYNC_USERNAME"] == "dag-bot" and data["GITSYNC_PASSWORD"] == "offline-fake-token"
@@ -206,7 +206,7 @@ def test_service_monitor_is_created_only_when_asked_for():
 
 def test_airflow_reaches_pgbouncer_over_tls_with_a_generated_certificate():
     inventory = stack_inventory("prod")
-    names = secret_names(stack_settings("prod"))
+    names = stack_settings("prod").shape.secret_names
     assert urlparse(secret_value(inventory, names.metadata, "connection")).query == "sslmode=require"
     assert urlparse(secret_value(inventory, names.pgbouncer_stats, "connection")).query == "sslmode=require"
     ini = secret_value(inventory, names.pgbouncer_config, "pgbouncer.ini")
@@ -247,9 +247,8 @@ def test_generated_airflow_keys_are_protected_in_prod_only():
 
 def test_the_master_password_reaches_only_the_bootstrap_secret(run_components):
     """Airflow and PgBouncer never see the master credentials; the Helm values stay readable (not secret)."""
-    from components.airflow_release import AirflowRelease, AirflowReleaseArgs
-    from components.common import DatabaseEndpoint, Protection
-    from config.naming import airflow_workloads
+    from components.airflow_release import AirflowRelease
+    from components.common import DatabaseEndpoint
     from tests.conftest import make_settings
 
     settings = make_settings("uat")
@@ -258,20 +257,23 @@ def test_the_master_password_reaches_only_the_bootstrap_secret(run_components):
     database = DatabaseEndpoint("db.example.internal", 5432, "airflow", "airflow_admin", master)
 
     def program():
+        import wiring
+
         AirflowRelease(
             "airflow",
-            AirflowReleaseArgs(
-                settings=settings,
-                role_arns={w: f"arn:aws:iam::111122223333:role/{w.value}" for w in airflow_workloads(settings)},
+            wiring.release_args(
+                settings,
+                role_arns={w: f"arn:aws:iam::111122223333:role/{w.value}" for w in settings.shape.workloads},
                 dag_bucket="dags",
                 log_bucket="logs",
                 database=database,
-                protection=Protection(),
+                git_ssh_private_key=None,
+                git_https_token=None,
             ),
         )
 
     inventory = run_components(program, stack="uat")
-    names = secret_names(settings)
+    names = settings.shape.secret_names
     holders = [r.name for r in inventory.resources if master in json.dumps(unwrap(r.inputs))]
     assert holders == ["airflow-db-bootstrap"]  # the Secret the Job reads, under PGPASSWORD
     bootstrap = secrets_by_name(inventory)[names.db_bootstrap]["stringData"]
@@ -293,7 +295,7 @@ def test_airflow_2_stack_wires_the_webserver_role_end_to_end():
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     subjects = [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")]
     assert subjects == [f"system:serviceaccount:{settings.namespace}:{account['name']}"]
-    names = secret_names(settings)
+    names = settings.shape.secret_names
     assert values["webserverSecretKeySecretName"] == names.webserver_secret_key
     assert names.webserver_secret_key in secrets_by_name(inventory)
     assert inventory.outputs["apiServiceName"] == "airflow-webserver"
@@ -309,7 +311,7 @@ def pgbouncer_annotation(inventory: Inventory) -> str:
 def test_pgbouncer_rolls_on_any_change_to_the_secrets_it_mounts():
     """The hash covers config, users (the password), stats connection and TLS pair: all that PgBouncer reads."""
     inventory = stack_inventory("prod")
-    names = secret_names(stack_settings("prod"))
+    names = stack_settings("prod").shape.secret_names
     config = unwrap(secrets_by_name(inventory)[names.pgbouncer_config]["stringData"])
     stats = secret_value(inventory, names.pgbouncer_stats, "connection")
     tls = unwrap(secrets_by_name(inventory)[names.pgbouncer_tls]["stringData"])
@@ -328,7 +330,7 @@ def test_pgbouncer_rolls_when_the_pool_size_changes():
 def test_bootstrap_job_creates_the_application_role_before_the_release():
     inventory = stack_inventory("prod")
     settings = stack_settings("prod")
-    names = secret_names(settings)
+    names = settings.shape.secret_names
     job = inventory.one("kubernetes:batch/v1:Job")
     assert job.inputs["metadata"]["name"] == names.db_bootstrap
     pod = job.inputs["spec"]["template"]["spec"]
@@ -347,7 +349,7 @@ def test_bootstrap_job_creates_the_application_role_before_the_release():
 
 def test_airflow_3_gets_an_asyncpg_url_with_ssl_not_sslmode():
     inventory = stack_inventory("prod")
-    names = secret_names(stack_settings("prod"))
+    names = stack_settings("prod").shape.secret_names
     sync = urlparse(secret_value(inventory, names.metadata, "connection"))
     async_ = urlparse(secret_value(inventory, names.metadata, "async-connection"))
     assert async_.scheme == "postgresql+asyncpg" and async_.query == "ssl=require"
@@ -370,7 +372,7 @@ def test_airflow_3_gets_an_asyncpg_url_with_ssl_not_sslmode():
 def test_airflow_2_has_no_async_url():
     overrides = airflow_override("uat", version="2.10.5")
     inventory = run_stack("uat", overrides)
-    names = secret_names(stack_settings("uat", overrides))
+    names = stack_settings("uat", overrides).shape.secret_names
     assert set(unwrap(secrets_by_name(inventory)[names.metadata]["stringData"])) == {"connection"}
     assert "secret" not in release_inputs(inventory)["values"]
     assert not inventory.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")  # the chart admits the webserver

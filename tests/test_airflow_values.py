@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from components.airflow_values import (
+from airflow_chart.shape import Workload
+from airflow_chart.values import (
     CONTAINER_SECURITY,
     DAGS_FOLDER,
     IRSA_ANNOTATION,
     LOGS_CONNECTION_ID,
     airflow_values,
 )
-from config.naming import Workload, airflow_workloads, dag_reading_workloads, secret_names, service_account
 from tests.conftest import STACKS
 from tests.values_support import (
     AIRFLOW_2,
@@ -74,7 +74,7 @@ def test_kubernetes_executor_with_external_database_and_no_bundled_services(stac
     assert values["executor"] == "KubernetesExecutor"
     assert values["postgresql"] == {"enabled": False}
     assert values["redis"] == {"enabled": False}
-    assert values["data"] == {"metadataSecretName": secret_names(settings).metadata}
+    assert values["data"] == {"metadataSecretName": settings.shape.secret_names.metadata}
     assert "core" not in values["config"] or "executor" not in values["config"]["core"]
 
 
@@ -134,7 +134,7 @@ def test_per_component_overrides_from_config_reach_the_values():
 
 def test_airflow_3_references_static_api_and_jwt_secrets_by_name():
     settings, values = values_for("prod")
-    names = secret_names(settings)
+    names = settings.shape.secret_names
     assert values["fernetKeySecretName"] == names.fernet_key
     assert values["apiSecretKeySecretName"] == names.api_secret_key
     assert values["jwtSecretName"] == names.jwt_secret
@@ -144,12 +144,12 @@ def test_airflow_3_references_static_api_and_jwt_secrets_by_name():
 
 def test_airflow_2_gets_the_webserver_shape():
     settings, values = values_for("uat", airflow_override("uat", **AIRFLOW_2))
-    names = secret_names(settings)
+    names = settings.shape.secret_names
     assert values["airflowVersion"] == "2.10.5"
     assert values["webserverSecretKeySecretName"] == names.webserver_secret_key
     assert "apiServer" not in values and "jwtSecretName" not in values
     assert values["dagProcessor"] == {"enabled": False}
-    assert values["webserver"]["serviceAccount"]["name"] == service_account(settings, Workload.WEBSERVER).name
+    assert values["webserver"]["serviceAccount"]["name"] == settings.shape.service_account(Workload.WEBSERVER).name
     assert values["webserver"]["networkPolicy"]["ingress"]["from"]
     assert values["config"]["webserver"]["expose_config"] == "non-sensitive-only"
     assert "extraContainers" in values["scheduler"]  # the scheduler parses DAGs on Airflow 2
@@ -159,16 +159,16 @@ def test_airflow_2_gets_the_webserver_shape():
 def test_every_service_account_is_named_by_the_naming_function_and_annotated_with_its_role(variant):
     settings, values = values_for("uat", variant)
     wiring = fake_wiring(settings)
-    for workload in airflow_workloads(settings):
+    for workload in settings.shape.workloads:
         account = values[workload.values_key]["serviceAccount"]
-        assert account["name"] == service_account(settings, workload).name
+        assert account["name"] == settings.shape.service_account(workload).name
         assert account["annotations"] == {IRSA_ANNOTATION: wiring.role_arns[workload]}
         assert account["create"] is True
 
 
 def test_s3_sync_runs_where_dags_are_read_with_a_pinned_image():
     settings, values = values_for("uat")
-    readers = set(dag_reading_workloads(settings))
+    readers = set(settings.shape.dag_readers)
     assert readers == {Workload.DAG_PROCESSOR, Workload.TRIGGERER, Workload.WORKER}
     for workload in readers:
         section = values[workload.values_key]
@@ -196,7 +196,7 @@ def test_git_sync_over_ssh_keeps_host_key_checking_and_reads_the_key_secret():
     assert git["enabled"] is True
     assert git["repo"] == "git@github.com:acme/airflow-dags.git"
     assert (git["ref"], git["branch"], git["subPath"], git["period"]) == ("release", "release", "dags", "60s")
-    assert git["sshKeySecret"] == secret_names(settings).git_ssh_key
+    assert git["sshKeySecret"] == settings.shape.secret_names.git_ssh_key
     assert git["knownHosts"].startswith("github.com ssh-ed25519")
     assert "credentialsSecret" not in git
     assert "dags_folder" not in values["config"]["core"]  # the chart derives it from gitSync.subPath
@@ -207,7 +207,7 @@ def test_git_sync_over_ssh_keeps_host_key_checking_and_reads_the_key_secret():
 def test_git_sync_over_https_reads_the_credentials_secret():
     settings, values = values_for("dev", GIT_HTTPS)
     git = values["dags"]["gitSync"]
-    assert git["credentialsSecret"] == secret_names(settings).git_credentials
+    assert git["credentialsSecret"] == settings.shape.secret_names.git_credentials
     assert "sshKeySecret" not in git and "knownHosts" not in git
 
 
@@ -316,7 +316,7 @@ def test_non_prod_admin_password_comes_from_a_secret_file_never_from_values(stac
     assert job["defaultUser"]["password"] == ""
     assert '--password "$(cat /opt/airflow/secrets/admin/password)"' in job["args"][2]
     assert job["extraVolumes"] == [
-        {"name": "admin-password", "secret": {"secretName": secret_names(settings).admin_password}}
+        {"name": "admin-password", "secret": {"secretName": settings.shape.secret_names.admin_password}}
     ]
     assert "admin:admin" not in json.dumps(values) and '"password": "admin"' not in json.dumps(values)
 
@@ -336,7 +336,7 @@ def test_statsd_exporter_is_on_and_prometheus_may_scrape_through_network_policie
 def test_pgbouncer_in_prod_requires_tls_to_rds_and_reads_our_config_secret():
     settings, values = values_for("prod")
     pgbouncer = values["pgbouncer"]
-    names = secret_names(settings)
+    names = settings.shape.secret_names
     assert pgbouncer["enabled"] is True and pgbouncer["replicas"] == 2
     assert pgbouncer["sslmode"] == "require"
     assert pgbouncer["configSecretName"] == names.pgbouncer_config
@@ -351,7 +351,7 @@ def test_values_are_a_pure_deterministic_function_of_config_and_wiring():
 
 
 def test_ports_the_wiring_relies_on_are_stated_in_the_values():
-    from components.pgbouncer import PGBOUNCER_PORT
+    from airflow_chart.chart import PGBOUNCER_PORT
 
     _, values = values_for("prod")
     assert values["ports"] == {"apiServer": 8080, "airflowUI": 8080, "pgbouncer": PGBOUNCER_PORT, "triggererLogs": 8794}

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from components.cluster import ClusterAccess, ClusterAccessArgs, cluster_admin_policy_arn
+from components.cluster import ClusterAccess, ClusterAccessArgs, NewClusterSpec, cluster_admin_policy_arn
 from config import ConfigError, build_settings
-from config.naming import airflow_workloads, aws_names, bucket_name
+from config.naming import aws_names, bucket_name
 from tests.conftest import REGION, SUBNETS, VPC, make_settings, minimal_raw
 
 
@@ -35,7 +35,7 @@ def test_node_role_name_over_iams_64_characters_names_the_cluster_key():
 
 def test_existing_cluster_has_no_node_role_to_check():
     settings = make_settings(cluster={"mode": "existing", "name": "data-platform-" + "x" * 50})
-    assert aws_names(settings, airflow_workloads(settings)).node_role is None
+    assert aws_names(settings).node_role is None
 
 
 def test_default_bucket_names_carry_account_and_region_so_two_accounts_do_not_collide():
@@ -64,7 +64,7 @@ def test_a_prefix_too_long_for_the_default_bucket_name_is_refused_with_the_way_o
 
 def test_irsa_role_names_fit_iam_for_the_longest_accepted_prefix():
     settings = make_settings("prod", namePrefix="p" * 20)
-    for name in aws_names(settings, airflow_workloads(settings)).irsa_roles.values():
+    for name in aws_names(settings).irsa_roles.values():
         assert len(name) <= 64
 
 
@@ -84,19 +84,12 @@ def test_cluster_admin_access_policy_is_in_the_regions_partition(region, partiti
 
 
 def test_created_cluster_grants_admins_through_the_partition_aware_policy(run_components):
-    settings = make_settings(
-        cluster={
-            "mode": "create",
-            "name": "data-test",
-            "create": {"adminRoleArns": ["arn:aws:iam::111122223333:role/deployer"]},
-        }
-    )
-
     def program() -> None:
         ClusterAccess(
             "cluster",
             ClusterAccessArgs(
-                config=settings.cluster,
+                cluster_name="data-test",
+                create=NewClusterSpec(version="1.34", admin_role_arns=("arn:aws:iam::111122223333:role/deployer",)),
                 region="cn-north-1",
                 vpc_id=VPC,
                 private_subnet_ids=SUBNETS,

@@ -9,11 +9,11 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.cluster import ClusterAccess, ClusterAccessArgs, exec_kubeconfig
+from components.cluster import ClusterAccess, ClusterAccessArgs, NewClusterSpec, exec_kubeconfig
 from offline import REPO, Inventory, offline_engine, read_stack_config, run_program
 from offline.cloud import FakeCluster, OfflineCloud
 from offline.engine import unwrap
-from tests.conftest import REGION, SUBNETS, VPC, make_settings, stack_inventory, stack_settings
+from tests.conftest import REGION, SUBNETS, VPC, stack_inventory, stack_settings
 
 OVERRIDE_SG = "sg-0123456789abcdef0"
 ROLE_ARN = "arn:aws:iam::111122223333:role/deployer"
@@ -26,11 +26,10 @@ def fake_cloud_cluster(name: str = "data-test") -> dict[str, Any]:
     return cloud._get_cluster(name)
 
 
-def existing_access(**cluster: Any) -> ClusterAccess:
-    settings = make_settings("dev", cluster={"mode": "existing", "name": "data-test", **cluster})
+def existing_access(**extra: Any) -> ClusterAccess:
     return ClusterAccess(
         "cluster",
-        ClusterAccessArgs(config=settings.cluster, region=REGION, vpc_id=VPC, private_subnet_ids=SUBNETS),
+        ClusterAccessArgs(cluster_name="data-test", region=REGION, vpc_id=VPC, private_subnet_ids=SUBNETS, **extra),
     )
 
 
@@ -67,7 +66,7 @@ def test_existing_cluster_kubeconfig_points_at_the_cluster_endpoint(run_componen
 
 
 def test_kubeconfig_role_arn_is_passed_to_get_token(run_components: Callable[..., Inventory]) -> None:
-    inventory = run_components(lambda: existing_access(kubeconfigRoleArn=ROLE_ARN))
+    inventory = run_components(lambda: existing_access(kubeconfig_role_arn=ROLE_ARN))
     args = kubeconfig(inventory)["users"][0]["user"]["exec"]["args"]
     assert args[args.index("--role-arn") + 1] == ROLE_ARN
 
@@ -105,7 +104,7 @@ def test_workload_security_group_override_is_honoured(run_components: Callable[.
     seen: list[str] = []
 
     def program():
-        return existing_access(workloadSecurityGroupId=OVERRIDE_SG).workload_security_group_id.apply(seen.append)
+        return existing_access(workload_security_group_id=OVERRIDE_SG).workload_security_group_id.apply(seen.append)
 
     run_components(program)
     assert seen == [OVERRIDE_SG]
@@ -237,15 +236,16 @@ def test_created_cluster_kubeconfig_feeds_the_provider() -> None:
 
 
 def test_admin_roles_get_cluster_admin_access_entries(run_components: Callable[..., Inventory]) -> None:
-    settings = make_settings(
-        "dev",
-        cluster={"mode": "create", "name": "data-test", "create": {"adminRoleArns": [ROLE_ARN]}},
-    )
-
     def program():
         ClusterAccess(
             "cluster",
-            ClusterAccessArgs(config=settings.cluster, region=REGION, vpc_id=VPC, private_subnet_ids=SUBNETS),
+            ClusterAccessArgs(
+                cluster_name="data-test",
+                region=REGION,
+                vpc_id=VPC,
+                private_subnet_ids=SUBNETS,
+                create=NewClusterSpec(version="1.34", admin_role_arns=(ROLE_ARN,)),
+            ),
         )
 
     cluster = run_components(program).one("eks:index:Cluster").inputs

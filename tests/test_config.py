@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from airflow_chart.shape import Workload
 from config import ConfigError, Settings, build_settings
-from config.naming import Workload, airflow_workloads, aws_names, bucket_name, dag_reading_workloads, service_account
+from config.naming import aws_names, bucket_name
 from offline import REPO
 from tests.conftest import AIRFLOW_ACCESS, REGION, STACKS, make_settings, minimal_raw, override, stack_settings
 
@@ -98,7 +99,7 @@ def test_environment_key_overrides_the_stack_name() -> None:
     assert settings.environment == "uat"
     assert settings.protection.mode == "retainOnDelete"
     assert settings.namespace == "airflow-uat"
-    assert aws_names(settings, airflow_workloads(settings)).db_identifier == "etl-airflow-uat-metadata"
+    assert aws_names(settings).db_identifier == "etl-airflow-uat-metadata"
     assert bucket_name(settings, "dags", "123456789012") == "etl-airflow-dags-uat-123456789012-eu-west-1"
 
 
@@ -239,24 +240,24 @@ def test_encrypted_secret_in_stack_file_is_accepted() -> None:
 
 def test_airflow3_workloads_have_api_server_and_dag_processor() -> None:
     settings = make_settings("dev")
-    assert airflow_workloads(settings) == (
+    assert settings.shape.workloads == (
         Workload.SCHEDULER,
         Workload.API_SERVER,
         Workload.DAG_PROCESSOR,
         Workload.WORKER,
         Workload.TRIGGERER,
     )
-    assert Workload.WEBSERVER not in airflow_workloads(settings)
+    assert Workload.WEBSERVER not in settings.shape.workloads
 
 
 def test_airflow3_dag_readers_exclude_scheduler_and_api_server() -> None:
-    readers = dag_reading_workloads(make_settings("dev"))
+    readers = make_settings("dev").shape.dag_readers
     assert set(readers) == {Workload.DAG_PROCESSOR, Workload.TRIGGERER, Workload.WORKER}
 
 
 def test_airflow2_workloads_have_webserver_only() -> None:
     settings = make_settings("dev", airflow={"version": "2.10.5"})
-    assert airflow_workloads(settings) == (
+    assert settings.shape.workloads == (
         Workload.SCHEDULER,
         Workload.WEBSERVER,
         Workload.WORKER,
@@ -265,15 +266,15 @@ def test_airflow2_workloads_have_webserver_only() -> None:
 
 
 def test_airflow2_scheduler_reads_dags() -> None:
-    readers = dag_reading_workloads(make_settings("dev", airflow={"version": "2.10.5"}))
+    readers = make_settings("dev", airflow={"version": "2.10.5"}).shape.dag_readers
     assert set(readers) == {Workload.SCHEDULER, Workload.TRIGGERER, Workload.WORKER}
 
 
 @pytest.mark.parametrize("version", ["3.1.7", "2.10.5"])
 def test_service_account_follows_chart_default_for_airflow_release(version: str) -> None:
     settings = make_settings("uat", airflow={**AIRFLOW_ACCESS, "version": version})
-    for workload in airflow_workloads(settings):
-        account = service_account(settings, workload)
+    for workload in settings.shape.workloads:
+        account = settings.shape.service_account(workload)
         assert account.namespace == "airflow-uat"
         assert account.name == f"airflow-{workload.value}"
         assert account.subject == f"system:serviceaccount:airflow-uat:airflow-{workload.value}"
@@ -281,14 +282,14 @@ def test_service_account_follows_chart_default_for_airflow_release(version: str)
 
 def test_service_account_inserts_airflow_when_release_name_lacks_it() -> None:
     settings = make_settings("dev", airflow={"releaseName": "etl", "namespace": "data"})
-    account = service_account(settings, Workload.WORKER)
+    account = settings.shape.service_account(Workload.WORKER)
     assert account.name == "etl-airflow-worker"
     assert account.subject == "system:serviceaccount:data:etl-airflow-worker"
 
 
 def test_service_account_keeps_release_name_containing_airflow() -> None:
     settings = make_settings("dev", airflow={"releaseName": "my-airflow"})
-    assert service_account(settings, Workload.SCHEDULER).name == "my-airflow-scheduler"
+    assert settings.shape.service_account(Workload.SCHEDULER).name == "my-airflow-scheduler"
 
 
 def test_workload_config_and_values_keys() -> None:

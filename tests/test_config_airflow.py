@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from capacity.connections import connection_budget, effective_max_connections
 from config import ConfigError
-from config.connections import connection_budget
+from config.rules import airflow_pods
 from tests.conftest import stack_settings
 from tests.values_support import GIT_HTTPS, GIT_SSH, P, airflow_override
 
@@ -65,7 +66,9 @@ def test_a_larger_instance_class_holds_the_same_parallelism():
     settings = stack_settings(
         "dev", {P + "airflow": {"parallelism": 1000}, P + "database": {"instanceClass": "db.r6g.xlarge"}}
     )
-    budget = connection_budget(settings)
+    budget = connection_budget(
+        settings.airflow.parallelism, airflow_pods(settings), effective_max_connections("db.r6g.xlarge")
+    )
     assert budget.client_connections <= budget.usable_connections
 
 

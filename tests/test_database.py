@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from urllib.parse import quote
@@ -9,16 +10,15 @@ from urllib.parse import quote
 import pulumi
 import pytest
 
-from components.common import Protection
-from components.database import MetadataDatabase, MetadataDatabaseArgs
-from config import Settings
-from config.connections import effective_max_connections
-from config.rds_sizing import GIB, default_max_connections, instance_class_problem, instance_memory_gib
+from capacity.connections import effective_max_connections
+from capacity.rds import GIB, default_max_connections, instance_class_problem, instance_memory_gib
+from components.common import Protection, metadata_uri
+from components.database import DatabaseAlarms, MetadataDatabase, MetadataDatabaseArgs, PostgresInstance
 from offline import REPO, Inventory, read_stack_config
 from offline.cloud import OfflineCloud
 from offline.engine import is_secret_value, unwrap
 from offline.report import render_json
-from tests.conftest import REGION, STACKS, SUBNETS, VPC, make_settings, stack_inventory, stack_settings
+from tests.conftest import REGION, STACKS, SUBNETS, VPC, stack_inventory, stack_settings
 
 RDS = "aws:rds/instance:Instance"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -297,20 +297,25 @@ def test_dev_database_resources_are_disposable() -> None:
 # -- component level -------------------------------------------------------------------
 
 
-class SpecialPasswordCloud(OfflineCloud):
-    """The offline cloud, but RandomPassword returns characters that need URL-encoding."""
+INSTANCE = PostgresInstance(
+    instance_class="db.t4g.medium",
+    engine_version="17",
+    allocated_storage_gib=20,
+    max_allocated_storage_gib=100,
+    multi_az=False,
+    backup_retention_days=1,
+    deletion_protection=False,
+    skip_final_snapshot=True,
+    max_connections=390,
+    alarms=DatabaseAlarms(cpu_percent=90, free_storage_gib=5, connections_percent=90),
+)
 
-    def _random_index_random_password(self, name: str, state: dict) -> str:
-        state["result"] = "Ab1:x#y^z+=!*-_Q"
-        return "none"
 
-
-def build_database(protection: Protection | None = None, settings: Settings | None = None) -> MetadataDatabase:
-    settings = settings or make_settings("dev")
-    return MetadataDatabase(
+def build_database(protection: Protection | None = None, instance: PostgresInstance = INSTANCE) -> MetadataDatabase:
+    database = MetadataDatabase(
         "db",
         MetadataDatabaseArgs(
-            config=settings.database,
+            instance=instance,
             identifier="test-metadata",
             final_snapshot_identifier="test-metadata-final",
             security_group_name="test-metadata-db",
@@ -318,57 +323,32 @@ def build_database(protection: Protection | None = None, settings: Settings | No
             region=REGION,
             vpc_id=VPC,
             subnet_ids=SUBNETS,
-            client_security_group_id=CLIENT_SG,
-            kms_key_arn=None,
             protection=protection or Protection(),
         ),
     )
+    database.connections.allow_from("from-clients", CLIENT_SG, 5432, "PostgreSQL from the clients")
+    return database
 
 
-def test_connection_uri_is_url_encoded_tls_and_secret(
-    run_components: Callable[..., Inventory], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("offline.engine.OfflineCloud", SpecialPasswordCloud)
-    seen: dict[str, object] = {}
-
-    def program():
-        db = build_database()
-        uri = db.connection_uri()
-
-        async def uri_is_secret() -> bool:
-            return await uri.is_secret()
-
-        def check(values: list) -> None:
-            text, plain_password, address, port, secret = values
-            assert plain_password == "Ab1:x#y^z+=!*-_Q"
-            encoded = quote(plain_password, safe="")
-            assert "#" not in encoded and ":" not in encoded
-            assert text == f"postgresql://airflow_admin:{encoded}@{address}:5432/airflow?sslmode=require"
-            assert address.endswith(".rds.amazonaws.com")
-            assert port == 5432
-            assert secret is True
-            seen["checked"] = True
-
-        return pulumi.Output.all(
-            uri, db.password, db.address, db.port, pulumi.Output.from_input(uri_is_secret())
-        ).apply(check)
-
-    inventory = run_components(program)
-    assert seen == {"checked": True}
-    assert inventory.one(INGRESS).inputs["referencedSecurityGroupId"] == CLIENT_SG
+def test_metadata_uri_url_encodes_credentials_and_requires_tls() -> None:
+    password = "Ab1:x#y^z+=!*-_Q"
+    uri = metadata_uri("airflow_app", password, "db.example.internal", 5432, "airflow", "require")
+    encoded = quote(password, safe="")
+    assert "#" not in encoded and ":" not in encoded
+    assert uri == f"postgresql://airflow_app:{encoded}@db.example.internal:5432/airflow?sslmode=require"
 
 
-def test_connection_uri_takes_the_ssl_mode(run_components: Callable[..., Inventory]) -> None:
-    seen: list[str] = []
+def test_clients_are_admitted_by_security_group_through_connections(run_components: Callable[..., Inventory]) -> None:
+    inventory = run_components(build_database)
+    [rule] = inventory.of_type(INGRESS)
+    assert rule.inputs["referencedSecurityGroupId"] == CLIENT_SG
+    assert (rule.inputs["fromPort"], rule.inputs["toPort"], rule.inputs["ipProtocol"]) == (5432, 5432, "tcp")
+    assert "cidrIpv4" not in rule.inputs
 
-    def program():
-        db = build_database()
-        return db.connection_uri(sslmode="verify-full").apply(seen.append)
 
-    run_components(program)
-    [uri] = seen
-    assert uri.startswith("postgresql://airflow_admin:")
-    assert uri.endswith(":5432/airflow?sslmode=verify-full")
+def test_protection_defaults_to_keeping_data(run_components: Callable[..., Inventory]) -> None:
+    instance = run_components(build_database).one(RDS)
+    assert instance.retain_on_delete and not instance.protect
 
 
 def test_component_password_output_is_secret(run_components: Callable[..., Inventory]) -> None:
@@ -394,11 +374,10 @@ def test_component_protection_reaches_stateful_children(run_components: Callable
 
 
 def test_pinned_max_connections_lands_in_the_parameter_group(run_components: Callable[..., Inventory]) -> None:
-    settings = make_settings("dev", database={"maxConnections": 300})
-    assert effective_max_connections(settings.database) == 300
+    assert effective_max_connections("db.t4g.medium", 300) == 300
 
     def program():
-        build_database(settings=settings)
+        build_database(instance=dataclasses.replace(INSTANCE, pinned_max_connections=300))
 
     inventory = run_components(program)
     parameters = {p["name"]: p for p in inventory.one("aws:rds/parameterGroup:ParameterGroup").inputs["parameters"]}

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pulumi.runtime import MockCallArgs, MockResourceArgs
 
+from airflow_chart.shape import Workload
 from components.irsa import irsa_trust_policy
-from config.naming import Workload, airflow_workloads, service_account
 from offline import REPO, read_stack_config
 from offline.cloud import OfflineCloud
 from offline.engine import Registration
@@ -98,7 +98,7 @@ def test_trust_policy_is_pinned_to_one_service_account(stack: str) -> None:
     issuer = provider_arn.split(":oidc-provider/", 1)[1]
     assert not issuer.startswith("https://")
     roles = irsa_roles(stack)
-    for workload in airflow_workloads(settings):
+    for workload in settings.shape.workloads:
         role = roles[f"etl-airflow-{stack}-{workload.value}"]
         trust = json.loads(role.inputs["assumeRolePolicy"])
         [statement] = trust["Statement"]
@@ -107,7 +107,7 @@ def test_trust_policy_is_pinned_to_one_service_account(stack: str) -> None:
         assert statement["Principal"] == {"Federated": provider_arn}
         assert statement["Condition"] == {
             "StringEquals": {
-                f"{issuer}:sub": service_account(settings, workload).subject,
+                f"{issuer}:sub": settings.shape.service_account(workload).subject,
                 f"{issuer}:aud": "sts.amazonaws.com",
             }
         }
@@ -254,7 +254,7 @@ def test_prod_worker_has_the_extra_statements_from_the_stack_file() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_only_the_prod_worker_has_extra_statements(stack: str) -> None:
-    with_extra = {w for w in airflow_workloads(stack_settings(stack)) if "extra" in policies_of(stack, w)}
+    with_extra = {w for w in stack_settings(stack).shape.workloads if "extra" in policies_of(stack, w)}
     assert with_extra == ({Workload.WORKER} if stack == "prod" else set())
 
 
@@ -275,9 +275,9 @@ def test_non_prod_roles_have_no_boundary(stack: str) -> None:
 def test_roles_are_tagged_with_their_service_account(stack: str) -> None:
     settings = stack_settings(stack)
     roles = irsa_roles(stack)
-    for workload in airflow_workloads(settings):
+    for workload in settings.shape.workloads:
         tags = roles[f"etl-airflow-{stack}-{workload.value}"].inputs["tags"]
-        account = service_account(settings, workload)
+        account = settings.shape.service_account(workload)
         assert tags["kubernetes-service-account"] == f"{account.namespace}:{account.name}"
         assert tags["environment"] == stack
         assert tags["managed-by"] == "pulumi"

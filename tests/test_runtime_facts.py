@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from config.naming import chart_object_name, service_account, ui_workload
 from tests.conftest import STACKS, stack_settings
 from tests.values_support import AIRFLOW_2, GIT_SSH, airflow_override, fake_wiring, values_for
 
@@ -101,9 +100,9 @@ def test_chart_object_names_follow_the_release_name_for_any_release(release):
     settings = stack_settings("prod", airflow_override("prod", releaseName=release))
     _, values = values_for("prod", airflow_override("prod", releaseName=release))
     assert "fullnameOverride" not in values  # it would only move service accounts, never objects
-    assert chart_object_name(settings, "pgbouncer") == f"{release}-pgbouncer"
-    assert chart_object_name(settings, ui_workload(settings).value) == f"{release}-api-server"
-    scheduler = service_account(settings, ui_workload(settings)).name
+    assert settings.shape.object_name("pgbouncer") == f"{release}-pgbouncer"
+    assert settings.shape.object_name(settings.shape.ui_workload.value) == f"{release}-api-server"
+    scheduler = settings.shape.service_account(settings.shape.ui_workload).name
     expected_base = release if "airflow" in release else f"{release}-airflow"
     assert scheduler == f"{expected_base}-api-server"
     assert values["apiServer"]["serviceAccount"]["name"] == scheduler

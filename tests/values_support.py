@@ -8,9 +8,9 @@ from typing import Any
 
 import jsonschema
 
-from components.airflow_values import ReleaseWiring, airflow_values
+from airflow_chart.values import ReleaseWiring, airflow_values
 from config import Settings
-from config.naming import airflow_workloads, bucket_name
+from config.naming import bucket_name
 from offline import REPO
 from tests.conftest import PROJECT_PREFIX as P
 from tests.conftest import stack_object, stack_settings
@@ -49,7 +49,7 @@ def airflow_override(stack: str, **fields: Any) -> dict[str, Any]:
 def fake_wiring(settings: Settings) -> ReleaseWiring:
     """Role ARNs and bucket names as the other components would hand them over."""
     return ReleaseWiring(
-        role_arns={w: f"arn:aws:iam::111122223333:role/test-{w.value}" for w in airflow_workloads(settings)},
+        role_arns={w: f"arn:aws:iam::111122223333:role/test-{w.value}" for w in settings.shape.workloads},
         dag_bucket=f"wired-{bucket_name(settings, 'dags', '111122223333')}",
         log_bucket=f"wired-{bucket_name(settings, 'logs', '111122223333')}",
         pgbouncer_checksum="0f" * 32 if settings.airflow.pgbouncer.enabled else None,

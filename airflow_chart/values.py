@@ -10,19 +10,13 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from components.pgbouncer import PGBOUNCER_PORT, PGBOUNCER_TLS_DIR
+from airflow_chart.chart import API_PORT, PGBOUNCER_PORT, TRIGGERER_LOG_PORT
+from airflow_chart.shape import Workload
+from components.pgbouncer import PGBOUNCER_TLS_DIR
+from components.release_types import ReleaseWiring, SecretNames
 from config.airflow_models import ComponentConfig, Resources
-from config.naming import (
-    SecretNames,
-    Workload,
-    dag_reading_workloads,
-    secret_names,
-    service_account,
-    ui_workload,
-)
 from config.settings import Settings
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -31,8 +25,6 @@ AIRFLOW_GID = 0  # the official image's airflow user is 50000 with primary group
 AIRFLOW_HOME = "/opt/airflow"
 DAGS_FOLDER = f"{AIRFLOW_HOME}/dags"
 LOGS_CONNECTION_ID = "aws_task_logs"
-API_PORT = 8080
-TRIGGERER_LOG_PORT = 8794
 ASYNC_CONNECTION_ENV = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"
 # The user each non-Airflow image is built to run as. PgBouncer (`pgbouncer -u nobody`) must start
 # with nobody's own group: a gid-0 process cannot setgid to nobody and PgBouncer exits.
@@ -63,16 +55,6 @@ CONTAINER_SECURITY = {
 SIDECAR_RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "250m", "memory": "256Mi"}}
 
 
-@dataclass(frozen=True)
-class ReleaseWiring:
-    """Values that come from other components (resolved Outputs)."""
-
-    role_arns: Mapping[Workload, str]
-    dag_bucket: str
-    log_bucket: str
-    pgbouncer_checksum: str | None = None  # hash of PgBouncer's Secrets (when it runs)
-
-
 def _hardened(pod: Mapping[str, Any] | None = POD_SECURITY) -> dict[str, Any]:
     contexts: dict[str, Any] = {"container": dict(CONTAINER_SECURITY)}
     if pod is not None:
@@ -89,7 +71,7 @@ def _resources(resources: Resources) -> dict[str, Any]:
 
 
 def _service_account(settings: Settings, wiring: ReleaseWiring, workload: Workload) -> dict[str, Any]:
-    account = service_account(settings, workload)
+    account = settings.shape.service_account(workload)
     return {"create": True, "name": account.name, "annotations": {IRSA_ANNOTATION: wiring.role_arns[workload]}}
 
 
@@ -158,7 +140,7 @@ def _s3_sync_containers(settings: Settings, dag_bucket: str) -> tuple[dict[str, 
 
 def _dag_delivery(settings: Settings, wiring: ReleaseWiring, values: dict[str, Any]) -> None:
     """Wire DAGs into every component that reads DAG files (git-sync or S3 sync)."""
-    names = secret_names(settings)
+    names = settings.shape.secret_names
     if settings.dags.source == "gitSync":
         git = settings.dags.git_sync
         if git is None:
@@ -190,7 +172,7 @@ def _dag_delivery(settings: Settings, wiring: ReleaseWiring, values: dict[str, A
     mount = {"name": S3_DAGS_VOLUME, "mountPath": DAGS_FOLDER, "readOnly": True}
     values["dags"] = {"mountPath": DAGS_FOLDER, "persistence": {"enabled": False}, "gitSync": {"enabled": False}}
     values["config"]["core"]["dags_folder"] = DAGS_FOLDER
-    for workload in dag_reading_workloads(settings):
+    for workload in settings.shape.dag_readers:
         section = values[workload.values_key]
         section["extraInitContainers"] = [init]
         section["extraVolumes"] = [volume]
@@ -202,7 +184,7 @@ def _dag_delivery(settings: Settings, wiring: ReleaseWiring, values: dict[str, A
 def _airflow_config(settings: Settings, wiring: ReleaseWiring) -> dict[str, dict[str, Any]]:
     """`config:` sections rendered into airflow.cfg (scalar values only)."""
     airflow = settings.airflow
-    ui_section = "api" if airflow.major >= 3 else "webserver"
+    ui_section = "api" if settings.shape.major >= 3 else "webserver"
     return {
         "core": {"parallelism": airflow.parallelism, "load_examples": "False"},
         "logging": {
@@ -324,8 +306,8 @@ def _ui_access(settings: Settings) -> dict[str, Any]:
 def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
     """The complete values document for one stack."""
     airflow = settings.airflow
-    names = secret_names(settings)
-    ui = ui_workload(settings)
+    names = settings.shape.secret_names
+    ui = settings.shape.ui_workload
     image = {"repository": airflow.image.repository, "tag": airflow.image_tag, "pullPolicy": "IfNotPresent"}
 
     values: dict[str, Any] = {
@@ -379,7 +361,7 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
         "databaseCleanup": _hardened(),
         ui.values_key: {**_component(settings, wiring, ui, airflow.api_server), **_ui_access(settings)},
     }
-    if airflow.major >= 3:
+    if settings.shape.major >= 3:
         # Airflow 3.1+ reads its asyncpg URL from here instead of deriving it (with `sslmode`,
         # which asyncpg refuses) from sql_alchemy_conn; on every Airflow container and task pod.
         values["secret"] = [

@@ -13,9 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from config.models import DatabaseConfig
-from config.rds_sizing import default_max_connections
-from config.settings import Settings
+from capacity.rds import default_max_connections
 
 POOL_PER_AIRFLOW_POD = 15
 USABLE_FRACTION = 0.9
@@ -25,9 +23,9 @@ SERVER_CONNECTIONS_PER_AIRFLOW_POD = 5
 TASKS_PER_SERVER_CONNECTION = 4
 
 
-def effective_max_connections(database: DatabaseConfig) -> int:
-    """The DB's max_connections: pinned in config, else the RDS default for the class."""
-    return database.max_connections or default_max_connections(database.instance_class)
+def effective_max_connections(instance_class: str, pinned: int | None = None) -> int:
+    """The DB's max_connections: pinned in the parameter group, else the RDS default for the class."""
+    return pinned or default_max_connections(instance_class)
 
 
 @dataclass(frozen=True)
@@ -42,20 +40,14 @@ class ConnectionBudget:
     usable_connections: int
 
 
-def connection_budget(settings: Settings) -> ConnectionBudget:
-    """Peak client connections versus what the DB allows."""
-    airflow = settings.airflow
-    api_pods = airflow.api_server.hpa.max_replicas if airflow.api_server.hpa.enabled else airflow.api_server.replicas
-    pods = airflow.scheduler.replicas + api_pods + airflow.triggerer.replicas
-    if airflow.major >= 3:
-        pods += airflow.dag_processor.replicas
-    maximum = effective_max_connections(settings.database)
+def connection_budget(parallelism: int, airflow_pods: int, max_connections: int) -> ConnectionBudget:
+    """Peak client connections of `parallelism` tasks and `airflow_pods` long-running pods versus the DB."""
     return ConnectionBudget(
-        parallelism=airflow.parallelism,
-        airflow_pods=pods,
-        client_connections=airflow.parallelism + POOL_PER_AIRFLOW_POD * pods,
-        server_connections_needed=SERVER_CONNECTIONS_PER_AIRFLOW_POD * pods
-        + math.ceil(airflow.parallelism / TASKS_PER_SERVER_CONNECTION),
-        max_connections=maximum,
-        usable_connections=int(maximum * USABLE_FRACTION),
+        parallelism=parallelism,
+        airflow_pods=airflow_pods,
+        client_connections=parallelism + POOL_PER_AIRFLOW_POD * airflow_pods,
+        server_connections_needed=SERVER_CONNECTIONS_PER_AIRFLOW_POD * airflow_pods
+        + math.ceil(parallelism / TASKS_PER_SERVER_CONNECTION),
+        max_connections=max_connections,
+        usable_connections=int(max_connections * USABLE_FRACTION),
     )

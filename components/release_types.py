@@ -1,0 +1,64 @@
+"""Plain data the AirflowRelease component exchanges with its caller (no Pulumi resources)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SecretNames:
+    """Kubernetes Secrets the release creates and the chart reads by name."""
+
+    metadata: str
+    fernet_key: str
+    api_secret_key: str
+    jwt_secret: str
+    webserver_secret_key: str
+    pgbouncer_config: str
+    pgbouncer_stats: str
+    pgbouncer_tls: str
+    git_ssh_key: str
+    git_credentials: str
+    admin_password: str
+    db_bootstrap: str
+
+
+@dataclass(frozen=True)
+class ReleaseNames:
+    """What the chart names (or reads) in this release, so no name is spelled twice."""
+
+    api_service: str
+    """Service in front of the UI/API pods (`<release>-api-server`, Airflow 2: `<release>-webserver`)."""
+    api_service_port: int
+    """Its port (the chart's `ports.apiServer` / `ports.airflowUI`)."""
+    api_server_selector: Mapping[str, str]
+    """Labels of the UI/API pods."""
+    triggerer_selector: Mapping[str, str]
+    """Labels of the triggerer pods."""
+    triggerer_log_port: int
+    """The triggerer's log-serving port (`ports.triggererLogs`)."""
+    pgbouncer_host: str
+    """PgBouncer's Service as Airflow reaches it (`<release>-pgbouncer.<namespace>`)."""
+    pgbouncer_database: str
+    """The pooled database alias Airflow connects to."""
+    statsd_service: str
+    """The statsd exporter's Service (for a ServiceMonitor)."""
+    statsd_selector: Mapping[str, str]
+    """Labels of the statsd Service."""
+    object_prefix: str
+    """Prefix of objects this program adds next to the chart's (`<release>`)."""
+    secrets: SecretNames
+    """Our Secrets."""
+
+
+@dataclass(frozen=True)
+class ReleaseWiring:
+    """Values that come from other components (resolved Outputs), handed to the values function."""
+
+    role_arns: Mapping[str, str]
+    """IAM role ARN per workload (`scheduler`, `api-server`, ...)."""
+    dag_bucket: str
+    log_bucket: str
+    pgbouncer_checksum: str | None = None
+    """Hash of PgBouncer's Secrets (when it runs): rolls PgBouncer on any change."""

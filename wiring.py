@@ -1,0 +1,201 @@
+"""The one place where stack config becomes component arguments (AWS and Kubernetes concepts).
+
+`__main__.py` builds the components with these and wires their outputs together; the
+components themselves never see `Settings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+
+from airflow_chart.chart import CHART_NAME, HELM_REPOSITORY
+from airflow_chart.shape import Workload
+from airflow_chart.values import airflow_values
+from capacity.connections import effective_max_connections
+from components.airflow_release import AirflowReleaseArgs, GitHttpsCredentials, HelmChart
+from components.buckets import AirflowBucketsArgs, BucketSpec
+from components.cluster import ClusterAccessArgs, ManagedNodeGroupSpec, NewClusterSpec
+from components.common import DatabaseEndpoint, Protection
+from components.database import DatabaseAlarms, MetadataDatabaseArgs, PostgresInstance
+from components.irsa import IrsaRoleArgs
+from components.pgbouncer import PgBouncerPool
+from config.naming import AwsNames, bucket_name
+from config.settings import Settings
+
+
+def protection(settings: Settings) -> Protection:
+    """The stack's protection of stateful resources."""
+    return Protection.from_mode(settings.protection.mode)
+
+
+def cluster_args(settings: Settings, names: AwsNames) -> ClusterAccessArgs:
+    """The EKS cluster: looked up by name, or created."""
+    cluster = settings.cluster
+    create = None
+    if cluster.mode == "create":
+        spec = cluster.create_settings
+        nodes = spec.node_group
+        create = NewClusterSpec(
+            version=spec.version,
+            node_group=ManagedNodeGroupSpec(
+                instance_types=tuple(nodes.instance_types),
+                capacity_type=nodes.capacity_type,
+                min_size=nodes.min_size,
+                desired_size=nodes.desired_size,
+                max_size=nodes.max_size,
+                disk_size_gib=nodes.disk_size_gib,
+            ),
+            endpoint_public_access=spec.endpoint_public_access,
+            public_access_cidrs=tuple(spec.public_access_cidrs),
+            admin_role_arns=tuple(spec.admin_role_arns),
+        )
+    return ClusterAccessArgs(
+        cluster_name=cluster.name,
+        region=settings.aws_region,
+        vpc_id=settings.network.vpc_id,
+        private_subnet_ids=tuple(settings.network.private_subnet_ids),
+        create=create,
+        node_role_name=names.node_role,
+        workload_security_group_id=cluster.workload_security_group_id,
+        kubeconfig_role_arn=cluster.kubeconfig_role_arn,
+        kms_key_arn=settings.encryption.kms_key_arn,
+        tags=settings.base_tags,
+    )
+
+
+def database_args(settings: Settings, names: AwsNames, vpc_id: pulumi.Input[str]) -> MetadataDatabaseArgs:
+    """The RDS instance and its surroundings."""
+    db = settings.database
+    alarms = db.alarms
+    instance = PostgresInstance(
+        instance_class=db.instance_class,
+        engine_version=db.engine_version,
+        allocated_storage_gib=db.allocated_storage_gib,
+        max_allocated_storage_gib=db.max_allocated_storage_gib,
+        multi_az=db.multi_az,
+        backup_retention_days=db.backup_retention_days,
+        deletion_protection=db.deletion_protection,
+        skip_final_snapshot=db.skip_final_snapshot,
+        max_connections=effective_max_connections(db.instance_class, db.max_connections),
+        pinned_max_connections=db.max_connections,
+        alarms=DatabaseAlarms(
+            cpu_percent=alarms.cpu_percent,
+            free_storage_gib=alarms.free_storage_gib,
+            connections_percent=alarms.connections_percent,
+            sns_topic_arn=alarms.sns_topic_arn,
+        ),
+        performance_insights=db.performance_insights,
+        performance_insights_retention_days=db.performance_insights_retention_days,
+        monitoring_interval_seconds=db.monitoring_interval_seconds,
+        log_exports=tuple(db.log_exports),
+        maintenance_window=db.maintenance_window,
+        backup_window=db.backup_window,
+        apply_immediately=db.apply_immediately,
+        db_name=db.db_name,
+        master_username=db.master_username,
+    )
+    return MetadataDatabaseArgs(
+        instance=instance,
+        identifier=names.db_identifier,
+        final_snapshot_identifier=names.db_final_snapshot,
+        security_group_name=names.db_security_group,
+        monitoring_role_name=names.db_monitoring_role,
+        region=settings.aws_region,
+        vpc_id=vpc_id,
+        subnet_ids=tuple(settings.network.private_subnet_ids),
+        kms_key_arn=settings.encryption.kms_key_arn,
+        protection=protection(settings),
+        tags=settings.base_tags,
+    )
+
+
+def buckets_args(settings: Settings, account_id: pulumi.Output[str]) -> AirflowBucketsArgs:
+    """The DAG and task-log buckets, named per account and region unless named in config."""
+    buckets = settings.buckets
+    return AirflowBucketsArgs(
+        dags=BucketSpec(name=account_id.apply(lambda account: bucket_name(settings, "dags", account)), versioned=True),
+        logs=BucketSpec(
+            name=account_id.apply(lambda account: bucket_name(settings, "logs", account)),
+            versioned=False,
+            expire_objects_after_days=buckets.log_retention_days,
+        ),
+        noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
+        abort_incomplete_multipart_days=buckets.abort_incomplete_multipart_days,
+        force_destroy=buckets.force_destroy,
+        kms_key_arn=settings.encryption.kms_key_arn,
+        protection=protection(settings),
+        tags=settings.base_tags,
+    )
+
+
+def irsa_args(
+    settings: Settings,
+    names: AwsNames,
+    workload: Workload,
+    oidc_provider_arn: pulumi.Input[str],
+    oidc_issuer: pulumi.Input[str],
+) -> IrsaRoleArgs:
+    """The IAM role of one Airflow workload, trusted by exactly its service account."""
+    account = settings.shape.service_account(workload)
+    extra = settings.irsa.extra_statements.get(workload.config_key, [])
+    return IrsaRoleArgs(
+        namespace=account.namespace,
+        service_account_name=account.name,
+        role_name=names.irsa_roles[workload],
+        oidc_provider_arn=oidc_provider_arn,
+        oidc_issuer=oidc_issuer,
+        role_permissions_boundary_arn=settings.irsa.permissions_boundary_arn,
+        description=f"Airflow {workload.value} ({account.subject})",
+        extra_statements=[statement.to_iam() for statement in extra],
+        tags=settings.base_tags,
+    )
+
+
+def release_args(
+    settings: Settings,
+    *,
+    role_arns: Mapping[Workload, pulumi.Input[str]],
+    dag_bucket: pulumi.Input[str],
+    log_bucket: pulumi.Input[str],
+    database: DatabaseEndpoint,
+    git_ssh_private_key: pulumi.Input[str] | None,
+    git_https_token: pulumi.Input[str] | None,
+) -> AirflowReleaseArgs:
+    """The chart release: names from the shape, values from the pure values function."""
+    airflow, shape = settings.airflow, settings.shape
+    pgbouncer = airflow.pgbouncer
+    git = settings.dags.git_sync if settings.dags.source == "gitSync" else None
+    return AirflowReleaseArgs(
+        release_name=airflow.release_name,
+        namespace=settings.namespace,
+        chart=HelmChart(name=CHART_NAME, version=airflow.chart_version, repository=HELM_REPOSITORY),
+        names=shape.release_names,
+        values=lambda wiring: airflow_values(settings, wiring),
+        airflow_major=shape.major,
+        role_arns={workload.value: arn for workload, arn in role_arns.items()},
+        dag_bucket=dag_bucket,
+        log_bucket=log_bucket,
+        database=database,
+        app_username=settings.database.app_username,
+        bootstrap_image=settings.database.bootstrap_image,
+        pgbouncer=PgBouncerPool(
+            database_alias=shape.pgbouncer_database,
+            listen_port=shape.pgbouncer_port,
+            pool_size=pgbouncer.metadata_pool_size,
+            max_client_conn=pgbouncer.max_client_conn,
+        )
+        if pgbouncer.enabled
+        else None,
+        admin_user=airflow.admin_user.create,
+        network_policies=airflow.network_policies,
+        service_monitor=airflow.metrics.service_monitor,
+        git_ssh_private_key=git_ssh_private_key if git is not None and git.auth == "ssh" else None,
+        git_https=GitHttpsCredentials(username=git.username or "", token=git_https_token)
+        if git is not None and git.auth == "https" and git_https_token is not None
+        else None,
+        timeout_seconds=airflow.helm.timeout_seconds,
+        max_history=airflow.helm.max_history,
+        protection=protection(settings),
+    )
