@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from config.models import Model
 from config.types import (
@@ -59,12 +59,6 @@ class HpaConfig(Model):
     min_replicas: int = Field(default=2, ge=1, le=50, description="HPA minimum, 1-50")
     max_replicas: int = Field(default=5, ge=1, le=50, description="HPA maximum, 1-50")
     target_cpu_percent: int = Field(default=70, ge=10, le=100, description="target average CPU, 10-100 %")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> HpaConfig:
-        if self.min_replicas > self.max_replicas:
-            raise ValueError("expected minReplicas <= maxReplicas")
-        return self
 
 
 class ApiServerConfig(ComponentConfig):
@@ -210,7 +204,7 @@ class GitSyncConfig(Model):
 class DagsConfig(Model):
     """How DAGs reach the pods."""
 
-    source: Literal["s3", "gitSync"] = Field(description="s3 (sync from the DAG bucket) or gitSync")
+    source: Literal["s3", "gitSync"] = Field(default="s3", description="s3 (sync from the DAG bucket) or gitSync")
     s3_prefix: S3Prefix = Field(default="dags", description="key prefix of DAGs in the DAG bucket")
     s3_sync: S3SyncConfig = Field(default_factory=S3SyncConfig, description="S3 sync container")
     git_sync: GitSyncConfig | None = Field(default=None, description="git-sync settings (source gitSync)")

@@ -6,7 +6,6 @@ Pulumi runtime. Either raises `ConfigError` before any resource exists.
 
 from __future__ import annotations
 
-import copy
 import difflib
 import json
 from collections.abc import Iterable, Mapping
@@ -59,70 +58,14 @@ def build_settings(
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as error:
-        field_problems = problems_from_validation(error)
-        problems.extend(field_problems)
-        problems.extend(_rules_despite(error, merged, profile_defaults(environment), field_problems))
+        # The rules (config/rules.py) need a whole valid config: they run once the fields are fixed.
+        problems.extend(problems_from_validation(error))
         raise ConfigError(_hide_secret_values(problems, secret_keys)) from None
     problems.extend(check_rules(settings))
     problems.extend(check_secrets(settings, frozenset(SECRET_KEYS & raw.keys())))  # plain ones: reported above
     if problems:
         raise ConfigError(_hide_secret_values(problems, secret_keys))
     return settings
-
-
-# Stand-ins for required keys no profile can default, used only to run the rules.
-_PLACEHOLDERS: dict[str, Any] = {
-    "network": {"vpcId": "vpc-00000000", "privateSubnetIds": ["subnet-00000000", "subnet-00000001"]},
-    "network.vpcId": "vpc-00000000",
-    "network.privateSubnetIds": ["subnet-00000000", "subnet-00000001"],
-    "cluster": {"mode": "existing", "name": "placeholder"},
-    "cluster.mode": "existing",
-    "cluster.name": "placeholder",
-}
-
-
-def _rules_despite(
-    error: ValidationError, merged: dict[str, Any], defaults: dict[str, Any], reported: list[Problem]
-) -> list[Problem]:
-    """Rule problems of the valid part of a config whose other fields failed validation.
-
-    Each failing value is put back to its profile default (or dropped) so the rules can
-    still run, and so one run reports e.g. a bad instance class *and* prod's Multi-AZ rule.
-    Rule problems about the repaired keys themselves are not reported twice.
-    """
-    repaired = copy.deepcopy(merged)
-    for item in error.errors():
-        path: list[str] = []
-        for part in item["loc"]:
-            if not isinstance(part, str) or part == "[key]":
-                break  # repair the whole list, or drop the bad map entry
-            path.append(part)
-        if not path:
-            return []
-        fallback: Any = defaults
-        for part in path:
-            fallback = fallback.get(part) if isinstance(fallback, dict) else None
-        if fallback is None:
-            fallback = _PLACEHOLDERS.get(".".join(path))
-        node: Any = repaired
-        for part in path[:-1]:
-            node = node.get(part) if isinstance(node, dict) else None
-        if not isinstance(node, dict):
-            return []
-        if fallback is None:
-            node.pop(path[-1], None)
-        else:
-            node[path[-1]] = copy.deepcopy(fallback)
-    try:
-        settings = Settings.model_validate(repaired)
-    except ValidationError:
-        return []
-    broken = tuple(p.key for p in reported)
-    return [
-        p
-        for p in check_rules(settings)
-        if not p.key.startswith(broken) and not any(b.startswith(p.key) for b in broken)
-    ]
 
 
 def _hide_secret_values(problems: list[Problem], secret_keys: frozenset[str]) -> list[Problem]:

@@ -12,7 +12,7 @@ import types
 import typing
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 from capacity.rds import instance_class_problem
@@ -137,12 +137,6 @@ class NodeGroupConfig(Model):
                 raise ValueError(f"expected EC2 instance types such as m6i.large, got {item!r}")
         return value
 
-    @model_validator(mode="after")
-    def _ordered(self) -> NodeGroupConfig:
-        if not self.min_size <= self.desired_size <= self.max_size:
-            raise ValueError("expected minSize <= desiredSize <= maxSize")
-        return self
-
 
 class CreateClusterConfig(Model):
     """Settings for `cluster.mode: create` (a new EKS cluster through pulumi-eks)."""
@@ -168,12 +162,6 @@ class ClusterConfig(Model):
         default=None, description="role that `aws eks get-token` assumes to reach the cluster"
     )
     create: CreateClusterConfig | None = Field(default=None, description="settings for mode create")
-
-    @model_validator(mode="after")
-    def _create_block(self) -> ClusterConfig:
-        if self.mode == "existing" and self.create is not None:
-            raise ValueError("`create` is only allowed with mode: create")
-        return self
 
     @property
     def create_settings(self) -> CreateClusterConfig:
@@ -203,7 +191,8 @@ class DatabaseConfig(Model):
 
     instance_class: str = Field(description="RDS instance class such as db.t4g.medium")
     engine_version: str = Field(
-        description="PostgreSQL version: a supported major (16, 17) to track its current minor, or major.minor"
+        default="17",
+        description="PostgreSQL version: a supported major (16, 17) to track its current minor, or major.minor",
     )
     allocated_storage_gib: int = Field(ge=20, le=65536, description="initial gp3 storage, 20-65536 GiB")
     max_allocated_storage_gib: int = Field(ge=20, le=65536, description="storage autoscaling ceiling, GiB")
@@ -219,10 +208,12 @@ class DatabaseConfig(Model):
         description="enhanced monitoring interval: 0 (off), 1, 5, 10, 15, 30 or 60"
     )
     log_exports: list[Literal["postgresql", "upgrade", "iam-db-auth-error"]] = Field(
-        description="CloudWatch log exports: postgresql, upgrade, iam-db-auth-error"
+        default=["postgresql", "upgrade"], description="CloudWatch log exports: postgresql, upgrade, iam-db-auth-error"
     )
-    maintenance_window: MaintenanceWindow = Field(description="UTC window such as sun:03:00-sun:04:00")
-    backup_window: BackupWindow = Field(description="UTC window such as 01:00-02:00")
+    maintenance_window: MaintenanceWindow = Field(
+        default="sun:03:00-sun:04:00", description="UTC window such as sun:03:00-sun:04:00"
+    )
+    backup_window: BackupWindow = Field(default="01:00-02:00", description="UTC window such as 01:00-02:00")
     apply_immediately: bool = Field(description="apply modifications now instead of in the maintenance window")
     max_connections: int | None = Field(
         default=None, ge=20, le=5000, description="pin max_connections in the parameter group; default: RDS formula"

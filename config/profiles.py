@@ -1,24 +1,14 @@
-"""Per-environment defaults. A stack file only states what differs from its profile.
+"""Per-environment deltas. A stack file only states what differs from its profile.
 
-Values use the stack-file spelling (camelCase) because they are merged under the raw
+What every environment shares is a model default (config/models.py, config/airflow_models.py);
+a profile holds only what differs per environment (a test refuses a profile value equal to the
+model default). Values use the stack-file spelling (camelCase): they are merged under the raw
 stack config before validation.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-_COMMON: dict[str, Any] = {
-    "namePrefix": "etl-airflow",
-    "database": {
-        "engineVersion": "17",
-        "logExports": ["postgresql", "upgrade"],
-        "maintenanceWindow": "sun:03:00-sun:04:00",
-        "backupWindow": "01:00-02:00",
-    },
-    "buckets": {},
-    "dags": {"source": "s3"},
-}
 
 
 def _sizing(replicas: int, requests: tuple[str, str], limits: tuple[str, str]) -> dict[str, Any]:
@@ -122,7 +112,7 @@ _BY_ENVIRONMENT: dict[str, dict[str, Any]] = {
             2,
             _LARGE,
             parallelism=256,
-            pgbouncer={"enabled": True, "replicas": 2, "maxClientConn": 1000, "metadataPoolSize": 80},
+            pgbouncer={"enabled": True, "metadataPoolSize": 80},
             networkPolicies=True,
             exposeConfig="False",
             adminUser={"create": False},
@@ -146,4 +136,4 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 def profile_defaults(environment: str) -> dict[str, Any]:
     """Defaults for one environment (a fresh dict)."""
-    return deep_merge(_COMMON, _BY_ENVIRONMENT[environment])
+    return deep_merge({}, _BY_ENVIRONMENT[environment])

@@ -46,6 +46,32 @@ def _prod_invariants(s: Settings) -> list[Problem]:
     return problems
 
 
+def _shapes(s: Settings) -> list[Problem]:
+    """Orderings and blocks that only make sense together."""
+    problems = []
+    hpa = s.airflow.api_server.hpa
+    if hpa.min_replicas > hpa.max_replicas:
+        problems.append(
+            Problem(
+                "airflow.apiServer.hpa.minReplicas",
+                f"must not exceed maxReplicas ({hpa.max_replicas})",
+                hpa.min_replicas,
+            )
+        )
+    if s.cluster.mode == "existing" and s.cluster.create is not None:
+        problems.append(Problem("cluster.create", "only allowed with cluster.mode create", "(set)"))
+    nodes = s.cluster.create_settings.node_group
+    if not nodes.min_size <= nodes.desired_size <= nodes.max_size:
+        problems.append(
+            Problem(
+                "cluster.create.nodeGroup.desiredSize",
+                f"must lie within minSize..maxSize ({nodes.min_size}..{nodes.max_size})",
+                nodes.desired_size,
+            )
+        )
+    return problems
+
+
 def _storage(s: Settings) -> list[Problem]:
     db = s.database
     if db.max_allocated_storage_gib <= db.allocated_storage_gib:
@@ -413,6 +439,7 @@ def _prod_world_open_cidrs(s: Settings) -> list[Problem]:
 
 
 RULES: tuple[Callable[[Settings], list[Problem]], ...] = (
+    _shapes,
     _prod_invariants,
     _storage,
     _aws_names,

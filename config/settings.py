@@ -34,7 +34,7 @@ class Settings(Model):
 
     aws_region: AwsRegion = Field(description="AWS region such as eu-west-1")
     environment: Environment = Field(description="profile: dev, uat or prod; default: the stack name")
-    name_prefix: NamePrefix = Field(description="prefix of bucket, role and DB names")
+    name_prefix: NamePrefix = Field(default="etl-airflow", description="prefix of bucket, role and DB names")
     tags: dict[TagKey, TagValue] = Field(
         default={}, max_length=40, description="extra tags on every AWS resource (at most 40; not aws:*)"
     )
@@ -46,7 +46,7 @@ class Settings(Model):
     protection: ProtectionConfig = Field(description="protection of stateful resources")
     airflow: AirflowConfig = Field(description="Airflow release: version, sizing, HA, access")
     irsa: IrsaConfig = Field(default_factory=IrsaConfig, description="Airflow IAM roles")
-    dags: DagsConfig = Field(description="DAG delivery")
+    dags: DagsConfig = Field(default_factory=DagsConfig, description="DAG delivery")
 
     @property
     def namespace(self) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import typing
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from airflow_chart.shape import Workload
 from config import ConfigError, Settings, build_settings
@@ -299,8 +301,8 @@ def test_workload_config_and_values_keys() -> None:
     assert Workload.DAG_PROCESSOR.values_key == "dagProcessor"
 
 
-def test_field_errors_and_prod_rules_are_reported_in_one_run():
-    """A bad field does not hide the rules: every problem shows in one run."""
+def test_field_errors_come_first_then_the_rules():
+    """Every bad field shows in one run; the cross-field rules (config/rules.py) run once the fields are valid."""
     overrides = {
         "airflow-platform:database": {"instanceClass": "m5.large", "multiAz": False},
         "airflow-platform:network": {"vpcId": "vpc-123", "privateSubnetIds": ["subnet-0e31f42a53b64c701"]},
@@ -312,18 +314,48 @@ def test_field_errors_and_prod_rules_are_reported_in_one_run():
         "airflow-platform:network.vpcId",
         "airflow-platform:network.privateSubnetIds",
         "airflow-platform:database.instanceClass",
+    ]
+    fixed = {"airflow-platform:database": {"instanceClass": "db.r6g.large", "multiAz": False}}
+    with pytest.raises(ConfigError) as caught:
+        stack_settings("prod", fixed)
+    assert [p.full_key for p in caught.value.problems] == [
         "airflow-platform:database.multiAz",
         "airflow-platform:database.alarms.snsTopicArn",
     ]
 
 
-def test_pulumi_yaml_declares_the_same_defaults_as_the_profiles():
+def test_pulumi_yaml_declares_keys_without_restating_defaults():
     import yaml
-
-    from config.profiles import profile_defaults
 
     declared = yaml.safe_load((REPO / "Pulumi.yaml").read_text())["config"]
     assert declared, "Pulumi.yaml declares the project's scalar config keys"
-    for key, spec in declared.items():
-        for environment in STACKS:
-            assert profile_defaults(environment)[key] == spec["default"], key
+    assert all("default" not in spec for spec in declared.values())
+
+
+def _restated_defaults(model: type[BaseModel], data: dict[str, Any], path: str) -> list[str]:
+    fields = {(field.alias or name): field for name, field in model.model_fields.items()}
+    found = []
+    for key, value in data.items():
+        field = fields[key]
+        sub = next((a for a in (field.annotation, *typing.get_args(field.annotation)) if _is_model(a)), None)
+        if isinstance(value, dict) and sub is not None:
+            found += _restated_defaults(sub, value, f"{path}{key}.")
+        elif not field.is_required():
+            default = field.get_default(call_default_factory=True)
+            if isinstance(default, BaseModel):
+                default = default.model_dump(mode="json", by_alias=True)
+            if default == value:
+                found.append(path + key)
+    return found
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+@pytest.mark.parametrize("environment", STACKS)
+def test_profiles_hold_only_per_environment_deltas(environment):
+    """Each default has one home: a profile never repeats the model default."""
+    from config.profiles import profile_defaults
+
+    assert _restated_defaults(Settings, profile_defaults(environment), "") == []

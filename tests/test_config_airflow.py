@@ -126,8 +126,8 @@ def test_valid_git_sync_configs_load():
         ({"exposeConfig": "yes"}, "airflow.exposeConfig", "non-sensitive-only"),
         (
             {"apiServer": {"hpa": {"enabled": True, "minReplicas": 6, "maxReplicas": 3}}},
-            "airflow.apiServer.hpa",
-            "minReplicas <= maxReplicas",
+            "airflow.apiServer.hpa.minReplicas",
+            "must not exceed maxReplicas (3)",
         ),
         ({"apiIngressCidrs": ["10.0.0.1/16"]}, "airflow.apiIngressCidrs[0]", "host bits are set"),
         ({"image": {"tagSuffix": "python3.12"}}, "airflow.image.tagSuffix", "-python3.12"),

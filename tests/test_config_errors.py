@@ -209,8 +209,8 @@ CASES: list[tuple[str, str, dict[str, Any], str, str | None]] = [
         "node-group-min-above-max",
         "dev",
         override("dev", "cluster.create.nodeGroup.minSize", 5),
-        "airflow-platform:cluster.create.nodeGroup",
-        '"minSize": 5',
+        "airflow-platform:cluster.create.nodeGroup.desiredSize",
+        "must lie within minSize..maxSize (5..4)",
     ),
     (
         "public-endpoint-open-to-world",
