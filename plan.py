@@ -50,7 +50,7 @@ def available_stacks(directory: Path = HERE) -> list[str]:
     return sorted(names, key=lambda n: (ENVIRONMENT_ORDER.index(n) if n in ENVIRONMENT_ORDER else 99, n))
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -77,7 +77,7 @@ def _stacks(requested: str) -> list[str] | str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     stacks = _stacks(args.stack)
     if isinstance(stacks, str):
         return _error(stacks)

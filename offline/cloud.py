@@ -151,7 +151,7 @@ class OfflineCloud(pulumi.runtime.Mocks):
     # -- invokes ---------------------------------------------------------------------
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         if args.token == "aws:eks/getCluster:getCluster":
-            return self._get_cluster(args.args["name"])
+            return self.describe_cluster(args.args["name"])
         if args.token == "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
             url = args.args["url"]
             host = url.removeprefix("https://")
@@ -168,7 +168,8 @@ class OfflineCloud(pulumi.runtime.Mocks):
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         raise NotImplementedError(f"the offline cloud has no answer for invoke {args.token}")
 
-    def _get_cluster(self, name: str) -> dict[str, Any]:
+    def describe_cluster(self, name: str) -> dict[str, Any]:
+        """What `aws.eks.get_cluster` answers for a cluster of the fake account (raises when it does not exist)."""
         cluster = self.clusters.get(name)
         if cluster is None:
             raise LookupError(f"couldn't find resource: EKS cluster {name!r} not found")

@@ -1,88 +1,20 @@
-"""Shared fixtures: the offline engine (same one plan.py uses), stack runs, settings."""
+"""Pytest fixtures only; the helpers themselves live in tests/support.py."""
 
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 import pytest
 
-from config import Settings, build_settings
-from config.loader import settings_from_flat_config
-from offline import REPO, Inventory, offline_engine, read_stack_config, run_program, run_stack
+from offline import Inventory, offline_engine, run_program
 from offline.cloud import FakeCluster
+from tests.support import REGION, SUBNETS, VPC
 
 # The suite builds many short-lived object graphs (whole-program runs); collecting them in
 # generation 0 every 700 allocations costs more than it saves. Collect rarely instead.
 gc.set_threshold(200_000, 50, 100)
-
-STACKS = ("dev", "uat", "prod")
-REGION = "eu-west-1"
-VPC = "vpc-0a1b2c3d4e5f60789"
-SUBNETS = ["subnet-0a1b2c3d4e5f60781", "subnet-0a1b2c3d4e5f60782"]
-
-
-# What uat/prod need beyond the profile: network-policy peers for the API server and Prometheus.
-AIRFLOW_ACCESS: dict[str, Any] = {"apiIngressCidrs": ["10.60.0.0/22"], "metrics": {"prometheusNamespace": "monitoring"}}
-
-
-def minimal_raw(**sections: Any) -> dict[str, Any]:
-    """The smallest valid stack config (existing cluster), plus overrides per section."""
-    raw: dict[str, Any] = {
-        "network": {"vpcId": VPC, "privateSubnetIds": list(SUBNETS)},
-        "cluster": {"mode": "existing", "name": "data-test"},
-    }
-    if "database" not in sections:
-        raw["database"] = {"alarms": {"snsTopicArn": f"arn:aws:sns:{REGION}:111122223333:alerts"}}
-    if "airflow" not in sections:
-        raw["airflow"] = dict(AIRFLOW_ACCESS)
-    raw.update(sections)
-    return raw
-
-
-def make_settings(stack: str = "dev", **sections: Any) -> Settings:
-    """Validated settings for a minimal config in one environment."""
-    return build_settings(minimal_raw(**sections), stack=stack, region=REGION)
-
-
-def stack_settings(stack: str, overrides: dict[str, Any] | None = None) -> Settings:
-    """Settings read from the real Pulumi.<stack>.yaml, without the Pulumi runtime."""
-    config = read_stack_config(REPO, stack, overrides)
-    return settings_from_flat_config(config.values, config.secret_keys, stack)
-
-
-PROJECT_PREFIX = "airflow-platform:"
-
-
-def stack_object(stack: str, key: str) -> dict[str, Any]:
-    """One structured top-level value of a real stack file (profile defaults not merged)."""
-    text = read_stack_config(REPO, stack).values.get(PROJECT_PREFIX + key)
-    return json.loads(text) if text else {}
-
-
-def override(stack: str, dotted: str, value: Any) -> dict[str, Any]:
-    """An override that changes one nested key of a stack file (None removes it), keeping its siblings."""
-    top, *path = dotted.split(".")
-    if not path:
-        return {PROJECT_PREFIX + top: value}
-    document = stack_object(stack, top)
-    node = document
-    for part in path[:-1]:
-        node = node.setdefault(part, {})
-    if value is None:
-        node.pop(path[-1], None)
-    else:
-        node[path[-1]] = value
-    return {PROJECT_PREFIX + top: document}
-
-
-@cache
-def stack_inventory(stack: str) -> Inventory:
-    """One offline run of a real stack file (cached: the inventory is plain data)."""
-    return run_stack(stack)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from airflow_chart.shape import Workload
 from airflow_chart.values import IRSA_ANNOTATION
 from offline import run_stack
 from offline.engine import Inventory, is_secret_value, unwrap
-from tests.conftest import STACKS, stack_inventory, stack_settings
+from tests.support import STACKS, stack_inventory, stack_settings
 from tests.values_support import GIT_HTTPS, GIT_SSH, airflow_override
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -249,7 +249,7 @@ def test_the_master_password_reaches_only_the_bootstrap_secret(run_components):
     """Airflow and PgBouncer never see the master credentials; the Helm values stay readable (not secret)."""
     from components.airflow_release import AirflowRelease
     from components.common import DatabaseEndpoint
-    from tests.conftest import make_settings
+    from tests.support import make_settings
 
     settings = make_settings("uat")
     master = "master-p@ss word-0123456789"

@@ -15,7 +15,7 @@ from airflow_chart.values import (
     LOGS_CONNECTION_ID,
     airflow_values,
 )
-from tests.conftest import STACKS
+from tests.support import STACKS
 from tests.values_support import (
     AIRFLOW_2,
     GIT_HTTPS,

@@ -9,7 +9,7 @@ import pytest
 from components.cluster import ClusterAccess, ClusterAccessArgs, NewClusterSpec, cluster_admin_policy_arn
 from config import ConfigError, build_settings
 from config.naming import aws_names, bucket_name
-from tests.conftest import REGION, SUBNETS, VPC, make_settings, minimal_raw
+from tests.support import REGION, SUBNETS, VPC, make_settings, minimal_raw
 
 
 def problems(stack: str = "dev", region: str = REGION, **sections: Any) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 from components.buckets import bucket_access_statements, tls_only_policy
 from offline import Inventory
 from offline.engine import Registration
-from tests.conftest import STACKS, stack_inventory, stack_settings
+from tests.support import STACKS, stack_inventory, stack_settings
 
 BUCKET = "aws:s3/bucket:Bucket"
 LOG_RETENTION = {"dev": 14, "uat": 30, "prod": 365}

@@ -13,7 +13,7 @@ from components.cluster import ClusterAccess, ClusterAccessArgs, NewClusterSpec,
 from offline import REPO, Inventory, offline_engine, read_stack_config, run_program
 from offline.cloud import FakeCluster, OfflineCloud
 from offline.engine import unwrap
-from tests.conftest import REGION, SUBNETS, VPC, stack_inventory, stack_settings
+from tests.support import REGION, SUBNETS, VPC, stack_inventory, stack_settings
 
 OVERRIDE_SG = "sg-0123456789abcdef0"
 ROLE_ARN = "arn:aws:iam::111122223333:role/deployer"
@@ -23,7 +23,7 @@ PROVIDER = "pulumi:providers:kubernetes"
 def fake_cloud_cluster(name: str = "data-test") -> dict[str, Any]:
     """What the offline cloud answers for `aws.eks.get_cluster` (the values the component must wire)."""
     cloud = OfflineCloud(REGION, [FakeCluster(name=name, vpc_id=VPC, subnet_ids=list(SUBNETS))])
-    return cloud._get_cluster(name)
+    return cloud.describe_cluster(name)
 
 
 def existing_access(**extra: Any) -> ClusterAccess:

@@ -13,7 +13,7 @@ from airflow_chart.shape import Workload
 from config import ConfigError, Settings, build_settings
 from config.naming import aws_names, bucket_name
 from offline import REPO
-from tests.conftest import AIRFLOW_ACCESS, REGION, STACKS, make_settings, minimal_raw, override, stack_settings
+from tests.support import AIRFLOW_ACCESS, REGION, STACKS, make_settings, minimal_raw, override, stack_settings
 
 
 def config_error(stack: str, overrides: dict[str, Any]) -> ConfigError:

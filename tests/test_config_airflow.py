@@ -7,7 +7,7 @@ import pytest
 from capacity.connections import connection_budget, effective_max_connections
 from config import ConfigError
 from config.rules import airflow_pods
-from tests.conftest import stack_settings
+from tests.support import stack_settings
 from tests.values_support import GIT_HTTPS, GIT_SSH, P, airflow_override
 
 

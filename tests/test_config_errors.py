@@ -11,7 +11,7 @@ import plan
 from config import ConfigError
 from offline import REPO, Inventory, offline_engine, read_stack_config, run_program, run_stack
 from offline.engine import unwrap
-from tests.conftest import override, stack_inventory
+from tests.support import override, stack_inventory
 
 UAT_KMS_KEY = "arn:aws:kms:eu-west-1:111122223333:key/5c7d3f1e-2b4a-4c6d-8e9f-0a1b2c3d4e5f"
 

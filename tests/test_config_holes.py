@@ -9,7 +9,7 @@ import pytest
 from config import ConfigError, Settings
 from config.loader import settings_from_flat_config
 from offline import REPO, read_stack_config
-from tests.conftest import override, stack_settings
+from tests.support import override, stack_settings
 
 P = "airflow-platform:"
 DIGEST = "sha256:" + "0123456789abcdef" * 4

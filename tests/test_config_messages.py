@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 from config import ConfigError, Settings, build_settings
-from tests.conftest import REGION, minimal_raw
+from tests.support import REGION, minimal_raw
 
 # A valid dev config that reaches every optional section: a created cluster, git-sync over
 # HTTPS, an extra IAM statement and a user tag.

@@ -6,7 +6,7 @@ import pytest
 
 from config import ConfigError
 from config.types import PLATFORM_TAG_KEYS
-from tests.conftest import STACKS, make_settings, stack_inventory, stack_settings
+from tests.support import STACKS, make_settings, stack_inventory, stack_settings
 
 P = "airflow-platform:"
 

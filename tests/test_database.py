@@ -18,7 +18,7 @@ from offline import REPO, Inventory, read_stack_config
 from offline.cloud import OfflineCloud
 from offline.engine import is_secret_value, unwrap
 from offline.report import render_json
-from tests.conftest import REGION, STACKS, SUBNETS, VPC, stack_inventory, stack_settings
+from tests.support import REGION, STACKS, SUBNETS, VPC, stack_inventory, stack_settings
 
 RDS = "aws:rds/instance:Instance"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -172,7 +172,7 @@ def test_ingress_only_from_the_workload_security_group(stack: str) -> None:
 def test_ingress_references_the_existing_cluster_security_group(stack: str) -> None:
     config = read_stack_config(REPO, stack)
     cloud = OfflineCloud(REGION, config.fake_clusters())
-    cluster_sg = cloud._get_cluster(stack_settings(stack).cluster.name)["vpcConfig"]["clusterSecurityGroupId"]
+    cluster_sg = cloud.describe_cluster(stack_settings(stack).cluster.name)["vpcConfig"]["clusterSecurityGroupId"]
     rule = stack_inventory(stack).one(INGRESS)
     assert rule.inputs["referencedSecurityGroupId"] == cluster_sg
 

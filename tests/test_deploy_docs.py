@@ -8,7 +8,7 @@ import pytest
 
 import plan
 from offline import REPO
-from tests.conftest import STACKS, stack_inventory
+from tests.support import STACKS, stack_inventory
 
 README = (REPO / "README.md").read_text()
 
@@ -58,7 +58,7 @@ def test_every_stack_output_the_readme_names_exists() -> None:
 
 
 def test_plan_flags_in_the_readme_exist() -> None:
-    options = {option for action in plan._parser()._actions for option in action.option_strings}
+    options = {option for action in plan.build_parser()._actions for option in action.option_strings}
     documented = set(re.findall(r"`(?:plan\.py )?[^`]*?(--[a-z]+)", README[: README.index("## What it creates")]))
     assert {"--stack", "--json", "--values"} <= documented <= options
 

@@ -13,7 +13,7 @@ from components.irsa import irsa_trust_policy
 from offline import REPO, read_stack_config
 from offline.cloud import OfflineCloud
 from offline.engine import Registration
-from tests.conftest import REGION, STACKS, stack_inventory, stack_settings
+from tests.support import REGION, STACKS, stack_inventory, stack_settings
 
 ROLE = "aws:iam/role:Role"
 POLICY = "aws:iam/rolePolicy:RolePolicy"

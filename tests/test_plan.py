@@ -21,7 +21,7 @@ from offline.remote_components import (
 )
 from offline.report import render_json, render_text
 from offline.units import bytes_as_gib, duration
-from tests.conftest import STACKS, override, stack_inventory, stack_settings
+from tests.support import STACKS, override, stack_inventory, stack_settings
 
 CLUSTER = "eks:index:Cluster"
 NODES = "eks:index:ManagedNodeGroup"

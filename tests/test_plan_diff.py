@@ -10,7 +10,7 @@ from typing import Any
 
 from offline.plan_diff import MARKER, MAX_COMMENT_CHARS, diff_plans, flatten, load_plans, main, render_markdown
 from offline.report import render_json
-from tests.conftest import stack_inventory
+from tests.support import stack_inventory
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 INSTANCE = "aws:rds/instance:Instance"

@@ -12,8 +12,8 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from offline import REPO
 from offline.engine import Registration
-from tests.conftest import STACKS, stack_inventory
 from tests.policy_support import POLICIES, added, changed, evaluate, policy_resources, without
+from tests.support import STACKS, stack_inventory
 
 INSTANCE = "aws:rds/instance:Instance"
 PARAMS = "aws:rds/parameterGroup:ParameterGroup"

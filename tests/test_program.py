@@ -9,7 +9,7 @@ import pytest
 from offline import Inventory, run_stack
 from offline.engine import unwrap
 from offline.report import render_json, render_text
-from tests.conftest import STACKS, stack_inventory
+from tests.support import STACKS, stack_inventory
 
 OWN_COMPONENTS = {
     "airflow-platform:cluster:ClusterAccess",

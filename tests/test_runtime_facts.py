@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import STACKS, stack_settings
+from tests.support import STACKS, stack_settings
 from tests.values_support import AIRFLOW_2, GIT_SSH, airflow_override, fake_wiring, values_for
 
 # The user:group each image is built for (its Dockerfile's USER), and what we run it as.
@@ -168,7 +168,7 @@ def test_the_shell_test_ran_somewhere():
 
 def test_airflow_never_logs_in_as_the_master_user():
     from config import ConfigError
-    from tests.conftest import make_settings
+    from tests.support import make_settings
 
     with pytest.raises(ConfigError) as caught:
         make_settings(database={"appUsername": "airflow_admin"})
@@ -178,7 +178,7 @@ def test_airflow_never_logs_in_as_the_master_user():
 
 def test_airflow_3_0_is_refused_because_its_async_url_cannot_carry_tls():
     from config import ConfigError
-    from tests.conftest import AIRFLOW_ACCESS, make_settings
+    from tests.support import AIRFLOW_ACCESS, make_settings
 
     with pytest.raises(ConfigError) as caught:
         make_settings(airflow={**AIRFLOW_ACCESS, "version": "3.0.6"})

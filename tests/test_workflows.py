@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from offline import REPO
-from tests.conftest import STACKS
+from tests.support import STACKS
 
 WORKFLOWS = REPO / ".github" / "workflows"
 PINNED = re.compile(r"^\s*(?:- )?uses: ([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)$")

@@ -12,8 +12,8 @@ from airflow_chart.values import ReleaseWiring, airflow_values
 from config import Settings
 from config.naming import bucket_name
 from offline import REPO
-from tests.conftest import PROJECT_PREFIX as P
-from tests.conftest import stack_object, stack_settings
+from tests.support import PROJECT_PREFIX as P
+from tests.support import stack_object, stack_settings
 
 # Vendored chart files (schema, Chart.yaml, license), one folder per supported chart version.
 CHARTS = REPO / "charts" / "airflow"
