@@ -21,22 +21,33 @@ class BucketSpec:
     """One bucket's name and data-lifecycle settings."""
 
     name: pulumi.Input[str]
+    """Bucket name (global across AWS: callers make it unique per account and region)."""
     versioned: bool
+    """Keep noncurrent versions (expired by the lifecycle)."""
     expire_objects_after_days: int | None = None
+    """Delete current objects after this many days. Default: never."""
 
 
 @dataclass(frozen=True)
 class AirflowBucketsArgs:
-    """Inputs of AirflowBuckets."""
+    """Inputs of AirflowBuckets: the two buckets and the rules they share."""
 
     dags: BucketSpec
+    """The DAG bucket."""
     logs: BucketSpec
-    noncurrent_version_expiration_days: int
-    abort_incomplete_multipart_days: int
-    force_destroy: bool
-    kms_key_arn: str | None
-    protection: Protection
+    """The task-log bucket."""
+    noncurrent_version_expiration_days: int = 90
+    """Noncurrent versions expire after this many days. Default: 90."""
+    abort_incomplete_multipart_days: int = 7
+    """Incomplete multipart uploads are aborted after this many days. Default: 7."""
+    force_destroy: bool = False
+    """Let `pulumi destroy` delete non-empty buckets. Default: no."""
+    kms_key_arn: str | None = None
+    """Customer KMS key (SSE-KMS with a bucket key). Default: SSE-S3."""
+    protection: Protection = field(default_factory=Protection)
+    """Protection of the buckets and what keeps them safe. Default: retained on delete."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags of every bucket. Default: none."""
 
 
 def tls_only_policy(bucket_arn: str) -> str:
