@@ -33,36 +33,28 @@ class Connections:
         self, rule_name: str, peer_security_group_id: pulumi.Input[str], port: int, description: str
     ) -> aws.vpc.SecurityGroupIngressRule:
         """Admit TCP ``port`` from members of ``peer_security_group_id`` (never a CIDR)."""
+        return self._rule(rule_name, port, description, referenced_security_group_id=peer_security_group_id)
+
+    def allow_from_cidrs(
+        self, rule_name: str, cidrs: list[str], port: int, description: str
+    ) -> list[aws.vpc.SecurityGroupIngressRule]:
+        """Admit TCP ``port`` from each CIDR (IPv4 or IPv6): for clients outside AWS security groups."""
+        return [
+            self._rule(f"{rule_name}-{index}", port, description, **{"cidr_ipv6" if ":" in cidr else "cidr_ipv4": cidr})
+            for index, cidr in enumerate(cidrs)
+        ]
+
+    def _rule(
+        self, rule_name: str, port: int, description: str, **peer: pulumi.Input[str]
+    ) -> aws.vpc.SecurityGroupIngressRule:
         return aws.vpc.SecurityGroupIngressRule(
             f"{self._name}-{rule_name}",
             security_group_id=self.security_group_id,
-            referenced_security_group_id=peer_security_group_id,
             ip_protocol="tcp",
             from_port=port,
             to_port=port,
             description=description,
             tags=self._tags or None,
             opts=pulumi.ResourceOptions.merge(self._protection, pulumi.ResourceOptions(parent=self._owner)),
+            **peer,
         )
-
-    def allow_from_cidrs(
-        self, rule_name: str, cidrs: list[str], port: int, description: str
-    ) -> list[aws.vpc.SecurityGroupIngressRule]:
-        """Admit TCP ``port`` from each CIDR (IPv4 or IPv6): for clients outside AWS security groups."""
-        rules = []
-        for index, cidr in enumerate(cidrs):
-            family = {"cidr_ipv6": cidr} if ":" in cidr else {"cidr_ipv4": cidr}
-            rules.append(
-                aws.vpc.SecurityGroupIngressRule(
-                    f"{self._name}-{rule_name}-{index}",
-                    security_group_id=self.security_group_id,
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    description=description,
-                    tags=self._tags or None,
-                    opts=pulumi.ResourceOptions.merge(self._protection, pulumi.ResourceOptions(parent=self._owner)),
-                    **family,
-                )
-            )
-        return rules
