@@ -7,6 +7,7 @@ check (not Settings) so they can be registered as `lambda s: auth_problems(s.env
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 
 from config.errors import Problem
@@ -85,6 +86,21 @@ def auth_problems(environment: str, auth: AuthConfig, admin_user_create: bool = 
             )
         )
     return problems
+
+
+def image_problems(tag_suffix: str) -> list[Problem]:
+    """The official images for Python 3.13 and later leave out the FAB provider (and authlib) every login needs."""
+    match = re.search(r"python3\.(\d+)", tag_suffix)
+    if match and int(match.group(1)) >= 13:
+        return [
+            Problem(
+                "airflow.image.tagSuffix",
+                "the official Airflow images for Python 3.13 and later do not include the FAB provider and authlib "
+                "that the UI login needs; use the default image (empty) or -python3.12",
+                tag_suffix,
+            )
+        ]
+    return []
 
 
 def auth_secret_problems(auth: AuthConfig, present: frozenset[str]) -> list[Problem]:

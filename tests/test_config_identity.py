@@ -16,7 +16,13 @@ from config.identity import (
     SecretsBackendConfig,
     publisher_role_name,
 )
-from config.identity_rules import auth_problems, auth_secret_problems, publisher_problems, secrets_backend_problems
+from config.identity_rules import (
+    auth_problems,
+    auth_secret_problems,
+    image_problems,
+    publisher_problems,
+    secrets_backend_problems,
+)
 
 OIDC = {
     "type": "oidc",
@@ -146,6 +152,11 @@ def test_the_client_secret_is_a_pulumi_secret_exactly_when_oidc_needs_it() -> No
     assert auth_secret_problems(oidc, frozenset({OIDC_CLIENT_SECRET_KEY})) == []
     [unused] = auth_secret_problems(AuthConfig(), frozenset({OIDC_CLIENT_SECRET_KEY}))
     assert "pulumi config rm" in unused.message
+
+
+def test_login_needs_an_image_with_the_fab_provider() -> None:
+    assert keys(image_problems("-python3.13")) == ["airflow.image.tagSuffix"]
+    assert image_problems("-python3.12") == image_problems("") == []
 
 
 def test_secrets_backend_prefixes_stay_apart_and_the_key_in_region() -> None:
