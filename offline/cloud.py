@@ -61,6 +61,11 @@ class OfflineCloud(pulumi.runtime.Mocks):
         state.setdefault("name", _autoname(name))
         return f"{state.get('role')}:{state['name']}"
 
+    def _aws_iam_open_id_connect_provider(self, name: str, state: dict) -> str:
+        host = str(state["url"]).removeprefix("https://")
+        state["arn"] = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{host}"
+        return state["arn"]
+
     def _aws_s3_bucket(self, name: str, state: dict) -> str:
         bucket = state.setdefault("bucket", _autoname(name))
         state["arn"] = f"arn:aws:s3:::{bucket}"

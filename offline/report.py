@@ -51,6 +51,7 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:iam/role:Role": ("name", "assumeRolePolicy", "permissionsBoundary"),
     "aws:iam/rolePolicy:RolePolicy": ("name", "policy"),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("policyArn",),
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": ("url", "clientIdLists", "thumbprintLists"),
     "eks:index:Cluster": (
         "name", "version", "authenticationMode", "endpointPrivateAccess", "endpointPublicAccess", "publicAccessCidrs",
         "enabledClusterLogTypes", "encryptionConfigKeyArn", "createOidcProvider", "skipDefaultSecurityGroups",
@@ -60,6 +61,8 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "random:index/randomPassword:RandomPassword": ("length", "special"),
     "kubernetes:core/v1:Namespace": ("metadata",),
     "kubernetes:core/v1:Secret": ("metadata", "stringData"),
+    "kubernetes:core/v1:ResourceQuota": ("metadata", "spec"),
+    "kubernetes:core/v1:LimitRange": ("metadata", "spec"),
     RELEASE: (
         "chart", "version", "repositoryOpts", "namespace", "atomic", "cleanupOnFail", "timeout", "maxHistory", "values",
     ),
