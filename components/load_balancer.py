@@ -318,13 +318,19 @@ class WebLoadBalancer(pulumi.ComponentResource):
         )
 
     # -- intent methods ---------------------------------------------------------------
-    def allow_to(self, targets: Connections, rule_name: str = "from-lb") -> None:
-        """Let this load balancer reach ``targets`` on the target port: their ingress and this group's egress."""
+    def allow_to(self, targets: Connections, rule_name: str | None = None) -> None:
+        """Let this load balancer reach ``targets`` on the target port: their ingress and this group's egress.
+
+        ``rule_name`` tells the rules apart when one load balancer reaches several target groups.
+        """
         targets.allow_from(
-            rule_name, self.security_group.id, self.target_port, f"Load balancer {self._args.name} to its targets"
+            rule_name or f"from-{self._name}",
+            self.security_group.id,
+            self.target_port,
+            f"Load balancer {self._args.name} to its targets",
         )
         aws.vpc.SecurityGroupEgressRule(
-            f"{self._name}-to-{rule_name}",
+            f"{self._name}-egress-{rule_name or 'targets'}",
             security_group_id=self.security_group.id,
             referenced_security_group_id=targets.security_group_id,
             ip_protocol="tcp",
