@@ -459,3 +459,79 @@ MemoryQuantity = Annotated[
         _matcher(r"\d+(Ki|Mi|Gi|Ti|k|M|G|T)?", "expected a Kubernetes memory quantity such as 512Mi or 2Gi")
     ),
 ]
+
+
+# -- front door (load balancer, DNS, TLS) ---------------------------------------------
+
+_ACM_RULE = "expected an ACM certificate ARN such as arn:aws:acm:eu-west-1:111122223333:certificate/<certificate id>"
+_ACM_ARN = re.compile(_ARN + r":acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+
+
+def acm_certificate_arn_problem(value: str) -> str | None:
+    """Why ``value`` is not an ACM certificate ARN, or None."""
+    if _ACM_ARN.fullmatch(value):
+        return None
+    if ":iam::" in value and ":server-certificate/" in value:
+        return f"IAM server certificates are not accepted, import the certificate into ACM; {_ACM_RULE}"
+    return _ACM_RULE
+
+
+_ZONE_RULE = (
+    "expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ: 'Z' and up to 31 capital letters or digits"
+)
+_ZONE_ID = re.compile(r"Z[0-9A-Z]{1,31}")
+
+
+def hosted_zone_id_problem(value: str) -> str | None:
+    """Why ``value`` is not a Route 53 hosted zone id, or None."""
+    if _ZONE_ID.fullmatch(value):
+        return None
+    if value.startswith("/hostedzone/"):
+        return f"leave out the /hostedzone/ prefix; {_ZONE_RULE}"
+    return _ZONE_RULE
+
+
+_HOSTNAME_RULE = (
+    "expected a DNS host name such as airflow.example.com: two or more labels of lowercase letters, digits and '-' "
+    "joined by '.', each label 1-63 characters not starting or ending with '-', 253 characters at most"
+)
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def hostname_problem(value: str) -> str | None:
+    """Why ``value`` is not a fully qualified host name this program can publish, or None."""
+    if "://" in value or "/" in value:
+        return f"give the host name only, without scheme or path; {_HOSTNAME_RULE}"
+    if value.endswith("."):
+        return f"leave out the trailing '.'; {_HOSTNAME_RULE}"
+    if "*" in value:
+        return f"wildcards are not allowed, the record names one host; {_HOSTNAME_RULE}"
+    if value != value.lower():
+        return f"use lowercase letters; {_HOSTNAME_RULE}"
+    labels = value.split(".")
+    if len(value) > 253 or len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
+        return _HOSTNAME_RULE
+    return None
+
+
+# TLS 1.3 policy families whose minimum is TLS 1.2 or 1.3 (TLS13-1-0 / TLS13-1-1 still accept TLS 1.0 / 1.1).
+ELB_TLS13_POLICY_PREFIXES = ("ELBSecurityPolicy-TLS13-1-2-", "ELBSecurityPolicy-TLS13-1-3-")
+_TLS_POLICY_RULE = (
+    "expected an Elastic Load Balancing TLS 1.3 security policy with TLS 1.2 or newer as the minimum, such as "
+    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09 (the name starts with ELBSecurityPolicy-TLS13-1-2- or "
+    "ELBSecurityPolicy-TLS13-1-3-)"
+)
+
+
+def elb_tls_policy_problem(value: str) -> str | None:
+    """Why ``value`` is not an acceptable ELB TLS security policy name, or None."""
+    prefix = next((p for p in ELB_TLS13_POLICY_PREFIXES if value.startswith(p)), None)
+    if prefix is None or not re.fullmatch(r"[A-Za-z0-9-]+", value) or len(value) == len(prefix):
+        return _TLS_POLICY_RULE
+    return None
+
+
+AcmCertificateArn = Annotated[str, AfterValidator(_checked(acm_certificate_arn_problem))]
+HostedZoneId = Annotated[str, AfterValidator(_checked(hosted_zone_id_problem))]
+DnsHostname = Annotated[str, AfterValidator(_checked(hostname_problem))]
+ElbTlsPolicy = Annotated[str, AfterValidator(_checked(elb_tls_policy_problem))]

@@ -111,6 +111,44 @@ class OfflineCloud(pulumi.runtime.Mocks):
         state["arn"] = f"arn:aws:ec2:{self.region}:{ACCOUNT_ID}:security-group-rule/{rule_id}"
         return rule_id
 
+    def _aws_vpc_security_group_egress_rule(self, name: str, state: dict) -> str:
+        rule_id = "sgr-" + digest("egress" + name, 17)
+        state["arn"] = f"arn:aws:ec2:{self.region}:{ACCOUNT_ID}:security-group-rule/{rule_id}"
+        return rule_id
+
+    def _aws_lb_load_balancer(self, name: str, state: dict) -> str:
+        lb_name = state.setdefault("name", _autoname(name)[:32])
+        kind = "net" if state.get("loadBalancerType") == "network" else "app"
+        lb_id = digest("lb" + lb_name, 16)
+        suffix = f"{kind}/{lb_name}/{lb_id}"
+        if kind == "net":
+            dns = f"{lb_name}-{lb_id}.elb.{self.region}.amazonaws.com"
+        else:
+            internal = "internal-" if state.get("internal", True) else ""
+            dns = f"{internal}{lb_name}-{int(digest('dns' + lb_name, 8), 16)}.{self.region}.elb.amazonaws.com"
+        state.update(
+            arn=f"arn:aws:elasticloadbalancing:{self.region}:{ACCOUNT_ID}:loadbalancer/{suffix}",
+            arnSuffix=suffix,
+            dnsName=dns,
+            zoneId="Z" + digest(f"elb-zone-{kind}-{self.region}", 13, upper=True),
+        )
+        return state["arn"]
+
+    def _aws_lb_target_group(self, name: str, state: dict) -> str:
+        group_name = state.setdefault("name", _autoname(name)[:32])
+        suffix = f"targetgroup/{group_name}/{digest('tg' + group_name, 16)}"
+        state.update(arn=f"arn:aws:elasticloadbalancing:{self.region}:{ACCOUNT_ID}:{suffix}", arnSuffix=suffix)
+        return state["arn"]
+
+    def _aws_lb_listener(self, name: str, state: dict) -> str:
+        balancer = str(state.get("loadBalancerArn") or f"arn:aws:elasticloadbalancing:{self.region}:{ACCOUNT_ID}:")
+        state["arn"] = f"{balancer.replace(':loadbalancer/', ':listener/')}/{digest('listener' + name, 16)}"
+        return state["arn"]
+
+    def _aws_route53_record(self, name: str, state: dict) -> str:
+        state["fqdn"] = state.get("name", name)
+        return f"{state.get('zoneId')}_{state['fqdn']}_{state.get('type')}"
+
     def _aws_cloudwatch_metric_alarm(self, name: str, state: dict) -> str:
         state.setdefault("name", _autoname(name))
         state["arn"] = f"arn:aws:cloudwatch:{self.region}:{ACCOUNT_ID}:alarm:{state['name']}"

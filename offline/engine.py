@@ -43,6 +43,8 @@ class Registration:
     inputs: dict[str, Any]
     # input name -> URNs that input's value came from (what the engine hands policy packs)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    replace_on_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
 
 
 @dataclass
@@ -100,6 +102,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                         for key, deps in sorted(request.propertyDependencies.items())
                         if deps.urns
                     },
+                    replace_on_changes=sorted(request.replaceOnChanges),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
                 )
             )
         return response

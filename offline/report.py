@@ -34,8 +34,21 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "aws:rds/subnetGroup:SubnetGroup": ("name", "subnetIds"),
     "aws:ec2/securityGroup:SecurityGroup": ("name", "vpcId"),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
-        "ipProtocol", "fromPort", "toPort", "referencedSecurityGroupId", "cidrIpv4",
+        "ipProtocol", "fromPort", "toPort", "referencedSecurityGroupId", "cidrIpv4", "cidrIpv6",
     ),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (
+        "ipProtocol", "fromPort", "toPort", "referencedSecurityGroupId", "cidrIpv4", "cidrIpv6",
+    ),
+    "aws:lb/loadBalancer:LoadBalancer": (
+        "name", "loadBalancerType", "internal", "ipAddressType", "subnets", "enableDeletionProtection",
+        "dropInvalidHeaderFields", "desyncMitigationMode", "accessLogs",
+    ),
+    "aws:lb/listener:Listener": ("port", "protocol", "sslPolicy", "certificateArn", "defaultActions"),
+    "aws:lb/targetGroup:TargetGroup": (
+        "port", "protocol", "targetType", "deregistrationDelay", "preserveClientIp", "healthCheck",
+    ),
+    "aws:route53/record:Record": ("name", "type", "aliases"),
+    "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding": ("metadata", "spec"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": (
         "metricName", "statistic", "comparisonOperator", "threshold", "period", "evaluationPeriods", "alarmActions",
     ),

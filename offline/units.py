@@ -70,6 +70,7 @@ HUMAN: dict[tuple[str, str], Format] = {
     ("eks:index:ManagedNodeGroup", "diskSize"): lambda v, _: gib(v),
     ("aws:eks/nodeGroup:NodeGroup", "diskSize"): lambda v, _: gib(v),
     ("kubernetes:helm.sh/v3:Release", "timeout"): lambda v, _: duration(v),
+    ("aws:lb/targetGroup:TargetGroup", "deregistrationDelay"): lambda v, _: duration(v),
 }
 
 
