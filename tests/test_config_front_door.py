@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from config.errors import problems_from_validation
 from config.front_door import FrontDoorConfig
 from config.front_door_rules import front_door_problems
-from tests.conftest import REGION
+from tests.support import REGION
 
 CERT = f"arn:aws:acm:{REGION}:111122223333:certificate/0a1b2c3d-1111-2222-3333-444455556666"
 PROD_READY: dict[str, Any] = {

@@ -19,7 +19,7 @@ from components.lb_controller import (
 from config.front_door import CONTROLLER_CHART_VERSIONS
 from offline import Inventory
 from offline.engine import offline_engine, run_program
-from tests.conftest import REGION, VPC
+from tests.support import REGION, VPC
 
 ISSUER = f"oidc.eks.{REGION}.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
 CONTROLLER = LoadBalancerControllerArgs(

@@ -32,8 +32,8 @@ from components.load_balancer import (
 from offline import Inventory
 from offline.cloud import ACCOUNT_ID
 from offline.engine import Registration, offline_engine, run_program
-from tests.conftest import REGION, SUBNETS, VPC
 from tests.policy_support import evaluate
+from tests.support import REGION, SUBNETS, VPC
 from tests.test_lb_controller import CONTROLLER
 
 LB = "aws:lb/loadBalancer:LoadBalancer"

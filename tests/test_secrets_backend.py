@@ -19,7 +19,7 @@ from components.secrets_backend import (
     secret_prefix_arn,
 )
 from offline import Inventory
-from tests.conftest import REGION
+from tests.support import REGION
 
 KEY = f"arn:aws:kms:{REGION}:111122223333:key/0a1b2c3d-0000-4000-8000-000000000001"
 POLICY = "aws:iam/rolePolicy:RolePolicy"
