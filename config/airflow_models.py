@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from airflow_chart.chart import DEFAULT_AIRFLOW_VERSION, DEFAULT_CHART_VERSION, SUPPORTED_CHART_VERSIONS
 from config.models import Model
 from config.types import (
     AirflowUserName,
@@ -25,8 +26,6 @@ from config.types import (
     SemVer,
 )
 
-SUPPORTED_CHARTS = ("1.19.0",)
-HELM_REPOSITORY = "https://airflow.apache.org"
 # Pinned AWS CLI image used by the S3 DAG sync containers.
 DEFAULT_SYNC_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.22.35"
 
@@ -126,9 +125,11 @@ class AirflowConfig(Model):
 
     namespace: DnsLabel | None = Field(default=None, description="Kubernetes namespace; default airflow-<environment>")
     release_name: HelmReleaseName = Field(default="airflow", description="Helm release name")
-    version: SemVer = Field(default="3.1.7", description="Airflow version (airflowVersion and image tag)")
+    version: SemVer = Field(
+        default=DEFAULT_AIRFLOW_VERSION, description="Airflow version (airflowVersion and image tag)"
+    )
     chart_version: SemVer = Field(
-        default="1.19.0", description="official chart version: " + ", ".join(SUPPORTED_CHARTS)
+        default=DEFAULT_CHART_VERSION, description="official chart version: " + ", ".join(SUPPORTED_CHART_VERSIONS)
     )
     image: ImageConfig = Field(default_factory=ImageConfig, description="Airflow image")
     parallelism: int = Field(ge=1, le=10000, description="max task instances running at once ([core] parallelism)")
@@ -157,9 +158,10 @@ class AirflowConfig(Model):
     @field_validator("chart_version")
     @classmethod
     def _supported_chart(cls, value: str) -> str:
-        if value not in SUPPORTED_CHARTS:
+        if value not in SUPPORTED_CHART_VERSIONS:
             raise ValueError(
-                "expected a chart version this program's values are validated against: " + ", ".join(SUPPORTED_CHARTS)
+                "expected a chart version this program's values are validated against: "
+                + ", ".join(SUPPORTED_CHART_VERSIONS)
             )
         return value
 

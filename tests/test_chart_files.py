@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from config.airflow_models import SUPPORTED_CHARTS, AirflowConfig
+from airflow_chart.chart import SUPPORTED_CHART_VERSIONS as SUPPORTED_CHARTS
+from config.airflow_models import AirflowConfig
 from tests.values_support import CHARTS, chart_schema
 
 UPSTREAM_FILES = {"Chart.yaml", "values.schema.json", "LICENSE", "NOTICE"}
