@@ -13,11 +13,13 @@ import wiring
 from components.airflow_release import AirflowRelease
 from components.buckets import AirflowBuckets
 from components.cluster import ClusterAccess
+from components.dag_publishers import DagPublishers
 from components.database import POSTGRES_PORT, MetadataDatabase
 from components.irsa import IrsaRole
+from components.secrets_backend import SecretsManagerBackend
 from config import load_settings
 from config.naming import aws_names
-from config.settings import GIT_HTTPS_TOKEN, GIT_SSH_PRIVATE_KEY
+from config.settings import GIT_HTTPS_TOKEN, GIT_SSH_PRIVATE_KEY, OIDC_CLIENT_SECRET_KEY
 
 settings = load_settings()  # raises ConfigError before any resource is registered
 shape = settings.shape
@@ -51,6 +53,15 @@ if settings.dags.source == "s3":
         buckets.dags.grant_read(roles[workload], prefix=settings.dags.s3_prefix) for workload in shape.dag_readers
     ]
 
+# Identity and secrets: connections and variables from Secrets Manager, read by exactly the
+# workloads that resolve them; one folder-scoped CI role per DAG publisher.
+backend_args = wiring.secrets_backend_args(settings, account_id)
+if backend_args is not None:
+    secrets_backend = SecretsManagerBackend(backend_args)
+    grants += [secrets_backend.grant_read(roles[workload]) for workload in shape.connection_resolvers]
+publisher_args = wiring.dag_publishers_args(settings, names, buckets.dags.arn)
+publishers = DagPublishers("dag-publishers", publisher_args) if publisher_args is not None else None
+
 config = pulumi.Config()
 airflow = AirflowRelease(
     "airflow",
@@ -62,6 +73,7 @@ airflow = AirflowRelease(
         database=database.endpoint(),
         git_ssh_private_key=config.get_secret(GIT_SSH_PRIVATE_KEY),
         git_https_token=config.get_secret(GIT_HTTPS_TOKEN),
+        oidc_client_secret=config.get_secret(OIDC_CLIENT_SECRET_KEY),
     ),
     # Pods start syncing DAGs and writing logs at once: their permissions must exist first.
     opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=grants),
@@ -80,3 +92,7 @@ pulumi.export("apiServiceName", airflow.api_service_name)
 pulumi.export("apiServicePort", airflow.api_service_port)
 if airflow.admin_password is not None:
     pulumi.export("adminPassword", airflow.admin_password)  # secret: pulumi stack output --show-secrets
+if airflow.break_glass_password is not None:
+    pulumi.export("breakGlassAdminPassword", airflow.break_glass_password)  # secret, like adminPassword
+if publishers is not None:
+    pulumi.export("publisherRoleArns", publishers.role_arns)

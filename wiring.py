@@ -11,16 +11,20 @@ from collections.abc import Mapping
 import pulumi
 
 from airflow_chart.chart import CHART_NAME, HELM_REPOSITORY
+from airflow_chart.footprint import container_defaults, namespace_quota
 from airflow_chart.shape import Workload
-from airflow_chart.values import airflow_values
+from airflow_chart.values import LOGS_CONNECTION_ID, airflow_values
 from capacity.connections import effective_max_connections
 from components.airflow_release import AirflowReleaseArgs, GitHttpsCredentials, HelmChart
 from components.buckets import AirflowBucketsArgs, BucketSpec
 from components.cluster import ClusterAccessArgs, ManagedNodeGroupSpec, NewClusterSpec
 from components.common import DatabaseEndpoint, Protection
+from components.dag_publishers import DagPublishersArgs, Publisher
 from components.database import DatabaseAlarms, MetadataDatabaseArgs, PostgresInstance
 from components.irsa import IrsaRoleArgs
+from components.namespace_guardrails import NamespaceGuardrailsArgs
 from components.pgbouncer import PgBouncerPool
+from components.secrets_backend import SecretsBackendArgs
 from config.naming import AwsNames, bucket_name
 from config.settings import Settings
 
@@ -162,6 +166,7 @@ def release_args(
     database: DatabaseEndpoint,
     git_ssh_private_key: pulumi.Input[str] | None,
     git_https_token: pulumi.Input[str] | None,
+    oidc_client_secret: pulumi.Input[str] | None = None,
 ) -> AirflowReleaseArgs:
     """The chart release: names from the shape, values from the pure values function."""
     airflow, shape = settings.airflow, settings.shape
@@ -198,4 +203,62 @@ def release_args(
         timeout_seconds=airflow.helm.timeout_seconds,
         max_history=airflow.helm.max_history,
         protection=protection(settings),
+        pod_security_level=airflow.guardrails.pod_security,
+        guardrails=guardrails_args(settings),
+        oidc_client_secret=oidc_client_secret if airflow.auth.type == "oidc" else None,
+        break_glass_admin=airflow.auth.type == "password" and airflow.auth.break_glass_admin is not None,
+    )
+
+
+def secrets_backend_args(settings: Settings, account_id: pulumi.Input[str]) -> SecretsBackendArgs | None:
+    """Airflow's Secrets Manager backend (its prefixes and key), or None when it is off."""
+    backend = settings.airflow.secrets_backend
+    if not backend.enabled:
+        return None
+    connections, variables = backend.prefixes(settings.environment)
+    return SecretsBackendArgs(
+        region=settings.aws_region,
+        account_id=account_id,
+        connections_prefix=connections,
+        variables_prefix=variables,
+        kms_key_arn=backend.kms_key_arn,
+        reserved_connection_ids=(LOGS_CONNECTION_ID,),
+    )
+
+
+def dag_publishers_args(settings: Settings, names: AwsNames, bucket_arn: pulumi.Input[str]) -> DagPublishersArgs | None:
+    """One folder-scoped CI role per `dags.publishers` entry (S3 delivery), or None without publishers."""
+    dags = settings.dags
+    if dags.source != "s3" or not dags.publishers:
+        return None
+    return DagPublishersArgs(
+        bucket_arn=bucket_arn,
+        dags_prefix=dags.s3_prefix,
+        publishers=[
+            Publisher(
+                key=p.name,
+                role_name=names.publisher_roles[p.name],
+                repository=p.repository,
+                folder=p.folder,
+                ref=p.ref,
+                environment=p.environment,
+            )
+            for p in dags.publishers
+        ],
+        oidc_provider=dags.github_oidc_provider,
+        kms_key_arn=settings.encryption.kms_key_arn,
+        role_permissions_boundary_arn=settings.irsa.permissions_boundary_arn,
+        tags=settings.base_tags,
+    )
+
+
+def guardrails_args(settings: Settings) -> NamespaceGuardrailsArgs | None:
+    """The namespace's ResourceQuota (sized by airflow_chart/footprint.py) and LimitRange, or None."""
+    if not settings.airflow.guardrails.resource_quota:
+        return None
+    return NamespaceGuardrailsArgs(
+        namespace=settings.namespace,
+        quota=namespace_quota(settings),
+        container_defaults=container_defaults(settings),
+        labels={"app.kubernetes.io/part-of": "airflow"},
     )

@@ -94,6 +94,27 @@ class AirflowShape:
         return (*parsers, Workload.TRIGGERER, Workload.WORKER)
 
     @cached_property
+    def connection_resolvers(self) -> tuple[Workload, ...]:
+        """Components that resolve connections and variables (and so read the secrets backend).
+
+        Airflow 3: the scheduler, the dag-processor (top-level DAG code), the triggerer, the task
+        pods and the API server (connection and variable views, test connection). Airflow 2: the
+        scheduler (which parses DAGs), the webserver, the task pods and the triggerer. That is every
+        workload today; kept apart so a component that never resolves one stays without the grant.
+        """
+        if self.major >= 3:
+            wanted = (
+                Workload.SCHEDULER,
+                Workload.TRIGGERER,
+                Workload.DAG_PROCESSOR,
+                Workload.WORKER,
+                Workload.API_SERVER,
+            )
+        else:
+            wanted = (Workload.SCHEDULER, Workload.WEBSERVER, Workload.WORKER, Workload.TRIGGERER)
+        return tuple(workload for workload in self.workloads if workload in wanted)
+
+    @cached_property
     def ui_workload(self) -> Workload:
         """The component serving the UI/API: api-server on Airflow 3, webserver on Airflow 2."""
         return Workload.API_SERVER if self.major >= 3 else Workload.WEBSERVER
@@ -166,6 +187,8 @@ class AirflowShape:
             git_credentials=f"{base}-git-credentials",
             admin_password=f"{base}-admin-password",
             db_bootstrap=f"{base}-db-bootstrap",
+            oidc_client_secret=f"{base}-oidc-client-secret",
+            break_glass_admin=f"{base}-break-glass-admin",
         )
 
     def selector(self, component: str) -> dict[str, str]:

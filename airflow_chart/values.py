@@ -14,8 +14,18 @@ from typing import Any
 
 from airflow_chart.chart import API_PORT, PGBOUNCER_PORT, TRIGGERER_LOG_PORT
 from airflow_chart.shape import Workload
+from components.airflow_auth import (
+    BreakGlassAdmin,
+    OidcLogin,
+    SecretKeyRef,
+    auth_values,
+    create_user_job_values,
+    render_oidc_webserver_config,
+    render_password_webserver_config,
+)
 from components.pgbouncer import PGBOUNCER_TLS_DIR
 from components.release_types import ReleaseWiring, SecretNames
+from components.secrets_backend import backend_config
 from config.airflow_models import ComponentConfig, Resources
 from config.settings import Settings
 
@@ -381,4 +391,83 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
         values["webserver"]["allowPodLogReading"] = True
         values["dagProcessor"] = {"enabled": False}
     _dag_delivery(settings, wiring, values)
+    _identity(settings, wiring, values)
     return values
+
+
+# -- identity and secrets (issue 10) ----------------------------------------------------------------
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+OIDC_SECRET_CHECKSUM_ANNOTATION = "checksum/oidc-client-secret"
+
+
+def secrets_backend_values(settings: Settings) -> dict[str, str] | None:
+    """The `config.secrets` section (Secrets Manager backend), or None when it is off.
+
+    The remote-log connection stays defined as code (`AIRFLOW_CONN_*`): the backend never looks it up.
+    """
+    backend = settings.airflow.secrets_backend
+    if not backend.enabled:
+        return None
+    connections, variables = backend.prefixes(settings.environment)
+    return backend_config(settings.aws_region, connections, variables, (LOGS_CONNECTION_ID,))
+
+
+def oidc_login(settings: Settings) -> OidcLogin:
+    """The OIDC login of `airflow.auth` (type oidc; the config rules make issuer and client id present)."""
+    auth = settings.airflow.auth
+    if auth.issuer_url is None or auth.client_id is None:
+        raise ValueError("airflow.auth type oidc needs issuerUrl and clientId (the config rules enforce it)")
+    return OidcLogin(
+        issuer_url=auth.issuer_url,
+        client_id=auth.client_id,
+        role_groups={role: tuple(groups) for role, groups in auth.role_mapping.items()},
+        groups_claim=auth.groups_claim,
+        username_claim=auth.username_claim,
+        scopes=tuple(auth.scopes),
+        default_role=auth.default_role,
+    )
+
+
+def break_glass_admin(settings: Settings) -> BreakGlassAdmin | None:
+    """The break-glass admin of `airflow.auth` (type password), or None."""
+    admin = settings.airflow.auth.break_glass_admin
+    if settings.airflow.auth.type != "password" or admin is None:
+        return None
+    return BreakGlassAdmin(
+        username=admin.username, email=admin.email, first_name=admin.first_name, last_name=admin.last_name
+    )
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _identity(settings: Settings, wiring: ReleaseWiring, values: dict[str, Any]) -> None:
+    """UI login (webserver_config.py, client-secret env, break-glass job) and the secrets backend."""
+    names, major = settings.shape.secret_names, settings.shape.major
+    backend = secrets_backend_values(settings)
+    if backend is not None:
+        values["config"]["secrets"] = backend
+    if major >= 3:
+        # Our webserver_config.py builds on the FAB security manager: the FAB auth manager must run it.
+        values["config"]["core"]["auth_manager"] = FAB_AUTH_MANAGER
+    if settings.airflow.auth.type == "oidc":
+        if wiring.oidc_checksum is None:
+            raise ValueError("OIDC login needs the checksum of its client-secret Secret in the wiring")
+        login = auth_values(
+            major, render_oidc_webserver_config(oidc_login(settings)), SecretKeyRef(names.oidc_client_secret)
+        )
+        # The chart does not checksum our Secret: this hash rolls the UI pods when the secret rotates.
+        annotations = {OIDC_SECRET_CHECKSUM_ANNOTATION: wiring.oidc_checksum}
+        for section in login.values():
+            section["podAnnotations"] = {**section.get("podAnnotations", {}), **annotations}
+    else:
+        login = auth_values(major, render_password_webserver_config())
+    _merge(values, login)
+    admin = break_glass_admin(settings)
+    if admin is not None:
+        values["createUserJob"] = {**create_user_job_values(admin, names.break_glass_admin), **_hardened()}

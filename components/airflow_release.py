@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 import pulumi_tls as tls
 
+from components.airflow_auth import CLIENT_SECRET_KEY
 from components.common import DatabaseEndpoint, Protection, async_metadata_uri, metadata_uri
 from components.db_bootstrap import (
     BOOTSTRAP_SQL,
@@ -21,6 +23,7 @@ from components.db_bootstrap import (
     bootstrap_checksum,
     bootstrap_pod_spec,
 )
+from components.namespace_guardrails import NamespaceGuardrails, NamespaceGuardrailsArgs, pod_security_labels
 from components.pgbouncer import PgBouncerPool, pgbouncer_ini, pgbouncer_users
 from components.release_types import ReleaseNames, ReleaseWiring
 
@@ -56,7 +59,7 @@ class AirflowReleaseArgs:
     release_name: str
     """Helm release name."""
     namespace: str
-    """Namespace, created by the component (Pod Security baseline enforced, restricted audited)."""
+    """Namespace, created by the component (Pod Security `pod_security_level` enforced, restricted audited)."""
     chart: HelmChart
     """Chart coordinates."""
     names: ReleaseNames
@@ -93,6 +96,15 @@ class AirflowReleaseArgs:
     """Release revisions kept. Default: 10."""
     protection: Protection = field(default_factory=Protection)
     """Protection of the generated keys. Default: retained on delete."""
+    pod_security_level: Literal["restricted", "baseline"] = "baseline"
+    """Pod Security level the namespace enforces (restricted is always audited and warned). Default: baseline."""
+    guardrails: NamespaceGuardrailsArgs | None = None
+    """ResourceQuota and LimitRange of the namespace, created before the chart (their `namespace` is replaced
+    by the one created here). Default: none."""
+    oidc_client_secret: pulumi.Input[str] | None = None
+    """OIDC client secret (a secret) for SSO: a Secret read by the API server / webserver. Default: none."""
+    break_glass_admin: bool = False
+    """Generate the break-glass admin's password (a Secret for the create-user job). Default: no."""
 
 
 def fernet_key(random_base64: str) -> str:
@@ -117,18 +129,16 @@ class AirflowRelease(pulumi.ComponentResource):
         self._args = args
         self._names = args.names.secrets
         self.admin_password: pulumi.Output[str] | None = None
+        self.break_glass_password: pulumi.Output[str] | None = None
+        self.guardrails: NamespaceGuardrails | None = None
+        self._oidc_checksum: pulumi.Output[str] | None = None
         self._protection = args.protection
 
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.namespace,
-                labels={
-                    "app.kubernetes.io/part-of": "airflow",
-                    "pod-security.kubernetes.io/enforce": "baseline",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                },
+                labels={"app.kubernetes.io/part-of": "airflow", **pod_security_labels(args.pod_security_level)},
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -137,14 +147,26 @@ class AirflowRelease(pulumi.ComponentResource):
         self._app_password = self._random_password("db-app-password", 40)
         bootstrap = self._db_bootstrap()
         secrets = self._static_secrets()
+        before_chart: list[pulumi.Resource] = [*secrets, bootstrap]
+        if args.guardrails is not None:
+            # Quota and container defaults must exist before the chart's first pod is admitted.
+            self.guardrails = NamespaceGuardrails(
+                f"{name}-guardrails",
+                dataclasses.replace(args.guardrails, namespace=self._namespace_name),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            before_chart.append(self.guardrails)
         values = pulumi.Output.all(
             pulumi.Output.all(**dict(args.role_arns)),
             args.dag_bucket,
             args.log_bucket,
             self._pgbouncer_checksum,
+            self._oidc_checksum,
         ).apply(
             lambda v: args.values(
-                ReleaseWiring(role_arns=v[0], dag_bucket=v[1], log_bucket=v[2], pgbouncer_checksum=v[3])
+                ReleaseWiring(
+                    role_arns=v[0], dag_bucket=v[1], log_bucket=v[2], pgbouncer_checksum=v[3], oidc_checksum=v[4]
+                )
             )
         )
         if args.network_policies and args.airflow_major >= 3:
@@ -165,7 +187,7 @@ class AirflowRelease(pulumi.ComponentResource):
                 max_history=args.max_history,
             ),
             # The application role must exist before the chart's migration job logs in with it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*secrets, bootstrap]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=before_chart),
         )
         if args.service_monitor:
             self._statsd_monitor()
@@ -242,6 +264,18 @@ class AirflowRelease(pulumi.ComponentResource):
         if args.admin_user:
             self.admin_password = self._random_password("admin-password", 24)
             secrets.append(self._secret("admin-password", names.admin_password, {"password": self.admin_password}))
+        if args.break_glass_admin:
+            self.break_glass_password = self._random_password("break-glass-admin-password", 32)
+            secrets.append(
+                self._secret("break-glass-admin", names.break_glass_admin, {"password": self.break_glass_password})
+            )
+        if args.oidc_client_secret is not None:
+            client_secret = pulumi.Output.secret(args.oidc_client_secret)
+            # Not secret: a hash in the API pods' annotations rolls them when the client secret rotates.
+            self._oidc_checksum = pulumi.Output.unsecret(client_secret.apply(lambda value: _checksum([value])))
+            secrets.append(
+                self._secret("oidc-client-secret", names.oidc_client_secret, {CLIENT_SECRET_KEY: client_secret})
+            )
         if args.git_ssh_private_key is not None:
             secrets.append(self._secret("git-ssh-key", names.git_ssh_key, {"gitSshKey": args.git_ssh_private_key}))
         if args.git_https is not None:

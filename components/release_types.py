@@ -22,6 +22,10 @@ class SecretNames:
     git_credentials: str
     admin_password: str
     db_bootstrap: str
+    oidc_client_secret: str
+    """The OIDC client secret (env of the API server / webserver)."""
+    break_glass_admin: str
+    """The break-glass admin's generated password (mounted into the create-user job)."""
 
 
 @dataclass(frozen=True)
@@ -62,3 +66,5 @@ class ReleaseWiring:
     log_bucket: str
     pgbouncer_checksum: str | None = None
     """Hash of PgBouncer's Secrets (when it runs): rolls PgBouncer on any change."""
+    oidc_checksum: str | None = None
+    """Hash of the OIDC client-secret Secret (with SSO): rolls the API server / webserver when it rotates."""

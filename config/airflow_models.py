@@ -7,11 +7,12 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from airflow_chart.chart import DEFAULT_AIRFLOW_VERSION, DEFAULT_CHART_VERSION, SUPPORTED_CHART_VERSIONS
+from config.identity import AuthConfig, DagPublisherConfig, GithubOidcProvider, GuardrailsConfig, SecretsBackendConfig
 from config.models import Model
+from config.quantities import Resources
 from config.types import (
     AirflowUserName,
     Cidr,
-    CpuQuantity,
     DnsLabel,
     EmailAddress,
     GitRef,
@@ -19,7 +20,6 @@ from config.types import (
     ImageRepository,
     ImageTagSuffix,
     LogPrefix,
-    MemoryQuantity,
     PinnedImage,
     RepositoryFolder,
     S3Prefix,
@@ -28,20 +28,6 @@ from config.types import (
 
 # Pinned AWS CLI image used by the S3 DAG sync containers.
 DEFAULT_SYNC_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.22.35"
-
-
-class Quantities(Model):
-    """CPU and memory of one side (requests or limits)."""
-
-    cpu: CpuQuantity = Field(description="Kubernetes CPU quantity such as 500m, 0.5 or 2")
-    memory: MemoryQuantity = Field(description="Kubernetes memory quantity such as 512Mi or 2Gi")
-
-
-class Resources(Model):
-    """Container requests and limits."""
-
-    requests: Quantities = Field(description="requests: cpu, memory")
-    limits: Quantities = Field(description="limits: cpu, memory")
 
 
 class ComponentConfig(Model):
@@ -154,6 +140,13 @@ class AirflowConfig(Model):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="statsd exporter discovery")
     helm: HelmConfig = Field(default_factory=HelmConfig, description="Helm release behaviour")
     log_prefix: LogPrefix = Field(default="task-logs", description="key prefix of task logs")
+    auth: AuthConfig = Field(default_factory=AuthConfig, description="UI login: oidc (SSO) or password")
+    secrets_backend: SecretsBackendConfig = Field(
+        default_factory=SecretsBackendConfig, description="connections and variables from AWS Secrets Manager"
+    )
+    guardrails: GuardrailsConfig = Field(
+        default_factory=GuardrailsConfig, description="namespace ResourceQuota, LimitRange and Pod Security level"
+    )
 
     @field_validator("chart_version")
     @classmethod
@@ -210,3 +203,10 @@ class DagsConfig(Model):
     s3_prefix: S3Prefix = Field(default="dags", description="key prefix of DAGs in the DAG bucket")
     s3_sync: S3SyncConfig = Field(default_factory=S3SyncConfig, description="S3 sync container")
     git_sync: GitSyncConfig | None = Field(default=None, description="git-sync settings (source gitSync)")
+    publishers: list[DagPublisherConfig] = Field(
+        default=[], max_length=50, description="GitHub repositories allowed to publish one DAG folder each (source s3)"
+    )
+    github_oidc_provider: GithubOidcProvider = Field(
+        default="create",
+        description="GitHub's IAM OIDC provider for publishers: create, or existing (the account already has one)",
+    )

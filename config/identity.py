@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, field_validator
 
-from config.airflow_models import Quantities, Resources
 from config.models import Model
+from config.quantities import Quantities, Resources
 from config.types import AirflowUserName, EmailAddress, KmsKeyArn, git_ref_problem, relative_path_problem
 
 OIDC_CLIENT_SECRET_KEY = "airflowOidcClientSecret"

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from config.errors import ConfigError, Problem, problems_from_validation
 from config.profiles import ENVIRONMENTS, deep_merge, profile_defaults
-from config.rules import check_rules, check_secrets
+from config.rules import check_identity_secrets, check_rules, check_secrets
 from config.settings import PROJECT, SECRET_KEYS, Settings
 
 
@@ -63,6 +63,7 @@ def build_settings(
         raise ConfigError(_hide_secret_values(problems, secret_keys)) from None
     problems.extend(check_rules(settings))
     problems.extend(check_secrets(settings, frozenset(SECRET_KEYS & raw.keys())))  # plain ones: reported above
+    problems.extend(check_identity_secrets(settings, frozenset(SECRET_KEYS & raw.keys())))
     if problems:
         raise ConfigError(_hide_secret_values(problems, secret_keys))
     return settings

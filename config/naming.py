@@ -7,10 +7,11 @@ Kubernetes-side names (service accounts, the chart's objects, our Secrets) come 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from airflow_chart.shape import Workload
+from config.identity import publisher_role_name
 from config.settings import Settings
 
 # An account id has exactly 12 digits: a stand-in of that length makes config-time checks exact.
@@ -38,6 +39,8 @@ class AwsNames:
     db_monitoring_role: str
     node_role: str | None
     irsa_roles: Mapping[Workload, str]
+    publisher_roles: Mapping[str, str] = field(default_factory=dict)
+    """DAG publisher name -> IAM role name (`<namePrefix>-<environment>-publish-<name>`)."""
 
 
 def aws_names(settings: Settings) -> AwsNames:
@@ -51,4 +54,5 @@ def aws_names(settings: Settings) -> AwsNames:
         db_monitoring_role=f"{identifier}-rds-monitoring",
         node_role=f"{settings.cluster.name}-nodes" if settings.cluster.mode == "create" else None,
         irsa_roles={workload: f"{prefix}-{workload.value}" for workload in settings.shape.workloads},
+        publisher_roles={p.name: publisher_role_name(prefix, p.name) for p in settings.dags.publishers},
     )

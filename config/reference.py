@@ -33,6 +33,15 @@ _REQUIRED_EXAMPLE = {
 }
 _REQUIRED_KEYS = {"network.vpcId", "network.privateSubnetIds", "cluster.mode", "cluster.name"}
 _SHOWN_AS_EXAMPLE = {"database.alarms.snsTopicArn", "airflow.apiIngressCidrs", "airflow.metrics.prometheusNamespace"}
+# Prod needs a way in (SSO or a break-glass admin): the example gives it a break-glass admin.
+_PROD_LOGIN_EXAMPLE = {"type": "password", "breakGlassAdmin": {"email": "airflow-admins@example.com"}}
+_SHOWN_AS_EXAMPLE_UNDER = ("airflow.auth.breakGlassAdmin.",)
+
+
+def _example(environment: str) -> dict[str, Any]:
+    if environment != "prod":
+        return _REQUIRED_EXAMPLE
+    return {**_REQUIRED_EXAMPLE, "airflow": {**_REQUIRED_EXAMPLE["airflow"], "auth": _PROD_LOGIN_EXAMPLE}}
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,7 @@ def _show(value: Any) -> str:
 def reference_rows() -> list[Row]:
     """Every leaf key of the stack config with its per-environment default."""
     dumps = {
-        env: build_settings(_REQUIRED_EXAMPLE, stack=env, region="eu-west-1").model_dump(mode="json", by_alias=True)
+        env: build_settings(_example(env), stack=env, region="eu-west-1").model_dump(mode="json", by_alias=True)
         for env in ENVIRONMENTS
     }
     rows: list[Row] = []
@@ -110,7 +119,7 @@ def reference_rows() -> list[Row]:
             for env in ENVIRONMENTS:
                 if key in _REQUIRED_KEYS:
                     defaults[env] = "**required**"
-                elif key in _SHOWN_AS_EXAMPLE:
+                elif key in _SHOWN_AS_EXAMPLE or key.startswith(_SHOWN_AS_EXAMPLE_UNDER):
                     defaults[env] = "set per stack"
                 else:
                     value = _lookup(dumps[env], key)

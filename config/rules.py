@@ -438,6 +438,26 @@ def _prod_world_open_cidrs(s: Settings) -> list[Problem]:
     return problems
 
 
+def _identity(s: Settings) -> list[Problem]:
+    """UI login, the Secrets Manager backend and the DAG publishers (config/identity_rules.py)."""
+    from config import identity_rules  # local: keeps this appended rule a self-contained merge
+
+    airflow = s.airflow
+    return [
+        *identity_rules.auth_problems(s.environment, airflow.auth, airflow.admin_user.create),
+        *identity_rules.image_problems(airflow.image.tag_suffix),
+        *identity_rules.secrets_backend_problems(s.environment, s.aws_region, airflow.secrets_backend),
+        *identity_rules.publisher_problems(s.dags.source, s.dags.publishers, f"{s.name_prefix}-{s.environment}"),
+    ]
+
+
+def check_identity_secrets(settings: Settings, present: frozenset[str]) -> list[Problem]:
+    """The OIDC client secret is set exactly when the login needs it."""
+    from config.identity_rules import auth_secret_problems
+
+    return auth_secret_problems(settings.airflow.auth, present)
+
+
 RULES: tuple[Callable[[Settings], list[Problem]], ...] = (
     _shapes,
     _prod_invariants,
@@ -453,6 +473,7 @@ RULES: tuple[Callable[[Settings], list[Problem]], ...] = (
     _database_roles,
     _async_metadata_url,
     _prod_world_open_cidrs,
+    _identity,
 )
 
 

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from airflow_chart.shape import AirflowShape
 from config.airflow_models import AirflowConfig, DagsConfig
+from config.identity import OIDC_CLIENT_SECRET_KEY
 from config.models import (
     BucketsConfig,
     ClusterConfig,
@@ -26,7 +27,7 @@ PROJECT = "airflow-platform"
 # `pulumi config set --secret`; they never enter the Settings model.
 GIT_SSH_PRIVATE_KEY = "gitSshPrivateKey"
 GIT_HTTPS_TOKEN = "gitHttpsToken"
-SECRET_KEYS: frozenset[str] = frozenset({GIT_SSH_PRIVATE_KEY, GIT_HTTPS_TOKEN})
+SECRET_KEYS: frozenset[str] = frozenset({GIT_SSH_PRIVATE_KEY, GIT_HTTPS_TOKEN, OIDC_CLIENT_SECRET_KEY})
 
 
 class Settings(Model):

@@ -222,7 +222,9 @@ def _tag_suffix(value: str) -> str:
 
 # Tag keys the platform sets itself (config/settings.py base_tags, components' Name and
 # service-account tags); a user tag with one of these keys would be silently replaced.
-PLATFORM_TAG_KEYS = frozenset({"app", "environment", "managed-by", "Name", "kubernetes-service-account"})
+PLATFORM_TAG_KEYS = frozenset(
+    {"app", "environment", "managed-by", "Name", "kubernetes-service-account", "github-subject"}
+)
 _TAG_CHARS = "letters, digits, spaces and _ . : / = + - @"
 
 

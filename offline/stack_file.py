@@ -17,7 +17,7 @@ import yaml
 
 from config import ConfigError
 from config.masking import scrub_text
-from config.settings import GIT_HTTPS_TOKEN, GIT_SSH_PRIVATE_KEY
+from config.settings import GIT_HTTPS_TOKEN, GIT_SSH_PRIVATE_KEY, OIDC_CLIENT_SECRET_KEY
 from offline.cloud import FakeCluster
 
 PROJECT_FILE = "Pulumi.yaml"
@@ -26,6 +26,7 @@ FAKE_SECRETS = {
         "-----BEGIN OPENSSH PRIVATE KEY-----\nb2ZmbGluZS1mYWtlLWtleQ==\n-----END OPENSSH PRIVATE KEY-----\n"
     ),
     GIT_HTTPS_TOKEN: "offline-fake-token",
+    OIDC_CLIENT_SECRET_KEY: "offline-fake-oidc-client-secret-5f2c9e",
 }
 
 

@@ -34,8 +34,14 @@ def minimal_raw(**sections: Any) -> dict[str, Any]:
     return raw
 
 
+# Prod needs a documented way in: a break-glass admin with password login (or SSO).
+PROD_LOGIN: dict[str, Any] = {"type": "password", "breakGlassAdmin": {"email": "airflow-admins@example.com"}}
+
+
 def make_settings(stack: str = "dev", **sections: Any) -> Settings:
     """Validated settings for a minimal config in one environment."""
+    if stack == "prod" and "airflow" not in sections:
+        sections["airflow"] = {**AIRFLOW_ACCESS, "auth": PROD_LOGIN}
     return build_settings(minimal_raw(**sections), stack=stack, region=REGION)
 
 

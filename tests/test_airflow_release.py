@@ -188,10 +188,10 @@ def test_admin_password_is_exported_only_as_a_secret(stack, has_admin):
         assert "adminPassword" in inventory.secret_outputs
 
 
-def test_namespace_enforces_baseline_pod_security():
+def test_namespace_enforces_restricted_pod_security():
     namespace = stack_inventory("uat").one("kubernetes:core/v1:Namespace").inputs["metadata"]
     assert namespace["name"] == "airflow-uat"
-    assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
 def test_service_monitor_is_created_only_when_asked_for():

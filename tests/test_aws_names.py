@@ -9,10 +9,12 @@ import pytest
 from components.cluster import ClusterAccess, ClusterAccessArgs, NewClusterSpec, cluster_admin_policy_arn
 from config import ConfigError, build_settings
 from config.naming import aws_names, bucket_name
-from tests.support import REGION, SUBNETS, VPC, make_settings, minimal_raw
+from tests.support import AIRFLOW_ACCESS, PROD_LOGIN, REGION, SUBNETS, VPC, make_settings, minimal_raw
 
 
 def problems(stack: str = "dev", region: str = REGION, **sections: Any) -> list[str]:
+    if stack == "prod" and "airflow" not in sections:
+        sections["airflow"] = {**AIRFLOW_ACCESS, "auth": PROD_LOGIN}
     with pytest.raises(ConfigError) as caught:
         build_settings(minimal_raw(**sections), stack=stack, region=region)
     return [str(p) for p in caught.value.problems]

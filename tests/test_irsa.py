@@ -22,7 +22,7 @@ WORKLOAD_SUFFIXES = {"scheduler", "api-server", "dag-processor", "worker", "trig
 OTHER_ROLES = {
     "dev": {"data-dev-nodes"},
     "uat": {"etl-airflow-uat-metadata-rds-monitoring"},
-    "prod": {"etl-airflow-prod-metadata-rds-monitoring"},
+    "prod": {"etl-airflow-prod-metadata-rds-monitoring", "etl-airflow-prod-publish-analytics"},
 }
 
 
@@ -184,7 +184,7 @@ def test_role_policies_only_allow(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_api_server_can_only_read_logs(stack: str) -> None:
     policies = policies_of(stack, Workload.API_SERVER)
-    assert set(policies) == {"logs-bucket-read"}
+    assert set(policies) == {"logs-bucket-read", "secrets-backend-read"}
     granted = {a for s in policies["logs-bucket-read"]["Statement"] for a in listify(s["Action"])}
     assert "s3:PutObject" not in granted
     assert not [a for a in granted if "Delete" in a]
@@ -243,12 +243,6 @@ def test_prod_worker_has_the_extra_statements_from_the_stack_file() -> None:
             "Action": ["s3:GetObject", "s3:ListBucket"],
             "Resource": ["arn:aws:s3:::etl-artifacts-prod", "arn:aws:s3:::etl-artifacts-prod/*"],
         },
-        {
-            "Sid": "ReadAirflowSecrets",
-            "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue"],
-            "Resource": ["arn:aws:secretsmanager:eu-west-1:111122223333:secret:airflow/prod/*"],
-        },
     ]
 
 
@@ -281,3 +275,23 @@ def test_roles_are_tagged_with_their_service_account(stack: str) -> None:
         assert tags["kubernetes-service-account"] == f"{account.namespace}:{account.name}"
         assert tags["environment"] == stack
         assert tags["managed-by"] == "pulumi"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_connection_resolver_reads_exactly_its_environments_secret_prefixes(stack: str) -> None:
+    """GetSecretValue on the two prefixes only, on the roles of the workloads that resolve connections."""
+    settings = stack_settings(stack)
+    prefix = f"arn:aws:secretsmanager:eu-west-1:111122223333:secret:airflow/{stack}"
+    for workload in settings.shape.workloads:
+        policies = policies_of(stack, workload)
+        assert ("secrets-backend-read" in policies) is (workload in settings.shape.connection_resolvers)
+        assert policies.get("secrets-backend-read", {"Statement": []})["Statement"] == [
+            {
+                "Sid": "ReadAirflowSecrets",
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": [f"{prefix}/connections/*", f"{prefix}/variables/*"],
+            }
+        ]
+    grants = [a for p in stack_inventory(stack).of_type(POLICY) for a in json.loads(p.inputs["policy"])["Statement"]]
+    assert not [g for g in grants if "secretsmanager" in str(g["Action"]) and g.get("Sid") != "ReadAirflowSecrets"]

@@ -53,6 +53,7 @@ def fake_wiring(settings: Settings) -> ReleaseWiring:
         dag_bucket=f"wired-{bucket_name(settings, 'dags', '111122223333')}",
         log_bucket=f"wired-{bucket_name(settings, 'logs', '111122223333')}",
         pgbouncer_checksum="0f" * 32 if settings.airflow.pgbouncer.enabled else None,
+        oidc_checksum="0c" * 32 if settings.airflow.auth.type == "oidc" else None,
     )
 
 
