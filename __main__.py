@@ -15,6 +15,8 @@ from components.buckets import AirflowBuckets
 from components.cluster import ClusterAccess
 from components.database import POSTGRES_PORT, MetadataDatabase
 from components.irsa import IrsaRole
+from components.lb_controller import LoadBalancerController
+from components.load_balancer import WebLoadBalancer
 from config import load_settings
 from config.naming import aws_names
 from config.settings import GIT_HTTPS_TOKEN, GIT_SSH_PRIVATE_KEY
@@ -51,6 +53,18 @@ if settings.dags.source == "s3":
         buckets.dags.grant_read(roles[workload], prefix=settings.dags.s3_prefix) for workload in shape.dag_readers
     ]
 
+# Front door: the load balancer exists before the release, whose values carry its URL and source CIDRs.
+front_door = WebLoadBalancer("front-door", wiring.load_balancer_args(settings, names, cluster.vpc_id, account_id))
+front_door.allow_to(cluster.workloads)
+controller_args = wiring.lb_controller_args(
+    settings, names, cluster.vpc_id, cluster.oidc_provider_arn, cluster.oidc_issuer
+)
+controller = (
+    LoadBalancerController("lb-controller", controller_args, opts=pulumi.ResourceOptions(providers=[cluster.provider]))
+    if controller_args
+    else None
+)
+
 config = pulumi.Config()
 airflow = AirflowRelease(
     "airflow",
@@ -62,9 +76,21 @@ airflow = AirflowRelease(
         database=database.endpoint(),
         git_ssh_private_key=config.get_secret(GIT_SSH_PRIVATE_KEY),
         git_https_token=config.get_secret(GIT_HTTPS_TOKEN),
+        api_peer_cidrs=front_door.source_cidrs() if settings.airflow.network_policies else (),
+        base_url=front_door.url,
     ),
     # Pods start syncing DAGs and writing logs at once: their permissions must exist first.
     opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=grants),
+)
+
+# The controller registers the API pods in the target group; it needs the Service and its own CRDs.
+front_door.bind_service(
+    airflow.namespace,
+    airflow.api_service_name,
+    airflow.api_service_port,
+    opts=pulumi.ResourceOptions(
+        provider=cluster.provider, depends_on=[airflow.release, *(controller.ready if controller else [])]
+    ),
 )
 
 pulumi.export("environment", settings.environment)
@@ -80,3 +106,4 @@ pulumi.export("apiServiceName", airflow.api_service_name)
 pulumi.export("apiServicePort", airflow.api_service_port)
 if airflow.admin_password is not None:
     pulumi.export("adminPassword", airflow.admin_password)  # secret: pulumi stack output --show-secrets
+pulumi.export("airflowUrl", front_door.url)

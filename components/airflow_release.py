@@ -93,6 +93,10 @@ class AirflowReleaseArgs:
     """Release revisions kept. Default: 10."""
     protection: Protection = field(default_factory=Protection)
     """Protection of the generated keys. Default: retained on delete."""
+    api_peer_cidrs: pulumi.Input[Sequence[str]] = ()
+    """CIDRs allowed to the API server besides Airflow's own pods (a load balancer's sources). Default: none."""
+    base_url: pulumi.Input[str] | None = None
+    """The URL users reach the UI at, for links in the UI and emails. Default: the chart's."""
 
 
 def fernet_key(random_base64: str) -> str:
@@ -142,9 +146,18 @@ class AirflowRelease(pulumi.ComponentResource):
             args.dag_bucket,
             args.log_bucket,
             self._pgbouncer_checksum,
+            args.api_peer_cidrs,
+            args.base_url,
         ).apply(
             lambda v: args.values(
-                ReleaseWiring(role_arns=v[0], dag_bucket=v[1], log_bucket=v[2], pgbouncer_checksum=v[3])
+                ReleaseWiring(
+                    role_arns=v[0],
+                    dag_bucket=v[1],
+                    log_bucket=v[2],
+                    pgbouncer_checksum=v[3],
+                    api_peer_cidrs=tuple(v[4]),
+                    base_url=v[5],
+                )
             )
         )
         if args.network_policies and args.airflow_major >= 3:

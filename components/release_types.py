@@ -62,3 +62,7 @@ class ReleaseWiring:
     log_bucket: str
     pgbouncer_checksum: str | None = None
     """Hash of PgBouncer's Secrets (when it runs): rolls PgBouncer on any change."""
+    api_peer_cidrs: tuple[str, ...] = ()
+    """Where traffic to the API server comes from outside Airflow (the front door's source CIDRs)."""
+    base_url: str | None = None
+    """The URL users reach the UI at (`[api] base_url` / `[webserver] base_url`); none: the chart's default."""

@@ -29,10 +29,19 @@ _REQUIRED_EXAMPLE = {
     },
     "cluster": {"mode": "existing", "name": "example"},
     "database": {"alarms": {"snsTopicArn": "arn:aws:sns:eu-west-1:111122223333:alerts"}},
-    "airflow": {"apiIngressCidrs": ["10.0.0.0/22"], "metrics": {"prometheusNamespace": "monitoring"}},
+    "airflow": {"metrics": {"prometheusNamespace": "monitoring"}},
+    "frontDoor": {
+        "clientCidrs": ["10.0.0.0/16"],
+        "certificateArn": "arn:aws:acm:eu-west-1:111122223333:certificate/3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e0f",
+    },
 }
 _REQUIRED_KEYS = {"network.vpcId", "network.privateSubnetIds", "cluster.mode", "cluster.name"}
-_SHOWN_AS_EXAMPLE = {"database.alarms.snsTopicArn", "airflow.apiIngressCidrs", "airflow.metrics.prometheusNamespace"}
+_SHOWN_AS_EXAMPLE = {
+    "database.alarms.snsTopicArn",
+    "airflow.metrics.prometheusNamespace",
+    "frontDoor.clientCidrs",
+    "frontDoor.certificateArn",
+}
 
 
 @dataclass(frozen=True)
