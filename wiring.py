@@ -20,9 +20,9 @@ from components.cluster import ClusterAccessArgs, ManagedNodeGroupSpec, NewClust
 from components.common import DatabaseEndpoint, Protection
 from components.database import DatabaseAlarms, MetadataDatabaseArgs, PostgresInstance
 from components.irsa import IrsaRoleArgs
-from components.pgbouncer import PgBouncerPool
 from components.lb_controller import LoadBalancerControllerArgs
 from components.load_balancer import AccessLogsArgs, AliasRecordArgs, WebLoadBalancerArgs
+from components.pgbouncer import PgBouncerPool
 from config.front_door_rules import API_TERMINATION_GRACE_SECONDS
 from config.naming import AwsNames, bucket_name, lb_log_bucket_name
 from config.settings import Settings

@@ -49,7 +49,11 @@ def test_release_installs_the_pinned_official_chart_atomically(stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_release_and_secrets_go_through_the_clusters_kubernetes_provider(stack):
     inventory = stack_inventory(stack)
-    for resource in [inventory.one(RELEASE, "airflow-release"), *inventory.of_type(SECRET), inventory.one("kubernetes:core/v1:Namespace")]:
+    for resource in [
+        inventory.one(RELEASE, "airflow-release"),
+        *inventory.of_type(SECRET),
+        inventory.one("kubernetes:core/v1:Namespace"),
+    ]:
         assert "pulumi:providers:kubernetes::cluster-k8s::" in resource.provider
 
 

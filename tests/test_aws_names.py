@@ -28,7 +28,10 @@ def test_node_role_name_over_iams_64_characters_names_the_cluster_key():
     long_name = "data-platform-" + "x" * 50  # a valid EKS name (<= 100), but "<name>-nodes" is 70
     cluster = {"mode": "create", "name": long_name}
     nodes, controller = problems(cluster=cluster)  # create mode installs the load balancer controller too
-    for line, role in ((nodes, f"'{long_name}-nodes' (70 characters)"), (controller, f"'{long_name}-aws-lb-controller'")):
+    for line, role in (
+        (nodes, f"'{long_name}-nodes' (70 characters)"),
+        (controller, f"'{long_name}-aws-lb-controller'"),
+    ):
         assert line.startswith("airflow-platform:cluster.name:")
         assert role in line
         assert "IAM allows 64" in line
