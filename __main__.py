@@ -16,6 +16,8 @@ from components.cluster import ClusterAccess
 from components.dag_publishers import DagPublishers
 from components.database import POSTGRES_PORT, MetadataDatabase
 from components.irsa import IrsaRole
+from components.lb_controller import LoadBalancerController
+from components.load_balancer import WebLoadBalancer
 from components.secrets_backend import SecretsManagerBackend
 from config import load_settings
 from config.naming import aws_names
@@ -62,6 +64,18 @@ if backend_args is not None:
 publisher_args = wiring.dag_publishers_args(settings, names, buckets.dags.arn)
 publishers = DagPublishers("dag-publishers", publisher_args) if publisher_args is not None else None
 
+# Front door: the load balancer exists before the release, whose values carry its URL and source CIDRs.
+front_door = WebLoadBalancer("front-door", wiring.load_balancer_args(settings, names, cluster.vpc_id, account_id))
+front_door.allow_to(cluster.workloads)
+controller_args = wiring.lb_controller_args(
+    settings, names, cluster.vpc_id, cluster.oidc_provider_arn, cluster.oidc_issuer
+)
+controller = (
+    LoadBalancerController("lb-controller", controller_args, opts=pulumi.ResourceOptions(providers=[cluster.provider]))
+    if controller_args
+    else None
+)
+
 config = pulumi.Config()
 airflow = AirflowRelease(
     "airflow",
@@ -74,9 +88,21 @@ airflow = AirflowRelease(
         git_ssh_private_key=config.get_secret(GIT_SSH_PRIVATE_KEY),
         git_https_token=config.get_secret(GIT_HTTPS_TOKEN),
         oidc_client_secret=config.get_secret(OIDC_CLIENT_SECRET_KEY),
+        api_peer_cidrs=front_door.source_cidrs() if settings.airflow.network_policies else (),
+        base_url=front_door.url,
     ),
     # Pods start syncing DAGs and writing logs at once: their permissions must exist first.
     opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=grants),
+)
+
+# The controller registers the API pods in the target group; it needs the Service and its own CRDs.
+front_door.bind_service(
+    airflow.namespace,
+    airflow.api_service_name,
+    airflow.api_service_port,
+    opts=pulumi.ResourceOptions(
+        provider=cluster.provider, depends_on=[airflow.release, *(controller.ready if controller else [])]
+    ),
 )
 
 pulumi.export("environment", settings.environment)
@@ -90,6 +116,7 @@ pulumi.export("roleArns", {workload.value: role.arn for workload, role in roles.
 pulumi.export("releaseName", airflow.release_name)
 pulumi.export("apiServiceName", airflow.api_service_name)
 pulumi.export("apiServicePort", airflow.api_service_port)
+pulumi.export("airflowUrl", front_door.url)
 if airflow.admin_password is not None:
     pulumi.export("adminPassword", airflow.admin_password)  # secret: pulumi stack output --show-secrets
 if airflow.break_glass_password is not None:

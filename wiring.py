@@ -6,7 +6,7 @@ components themselves never see `Settings`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pulumi
 
@@ -22,10 +22,13 @@ from components.common import DatabaseEndpoint, Protection
 from components.dag_publishers import DagPublishersArgs, Publisher
 from components.database import DatabaseAlarms, MetadataDatabaseArgs, PostgresInstance
 from components.irsa import IrsaRoleArgs
+from components.lb_controller import LoadBalancerControllerArgs
+from components.load_balancer import AccessLogsArgs, AliasRecordArgs, WebLoadBalancerArgs
 from components.namespace_guardrails import NamespaceGuardrailsArgs
 from components.pgbouncer import PgBouncerPool
 from components.secrets_backend import SecretsBackendArgs
-from config.naming import AwsNames, bucket_name
+from config.front_door_rules import API_TERMINATION_GRACE_SECONDS
+from config.naming import AwsNames, bucket_name, lb_log_bucket_name
 from config.settings import Settings
 
 
@@ -167,6 +170,8 @@ def release_args(
     git_ssh_private_key: pulumi.Input[str] | None,
     git_https_token: pulumi.Input[str] | None,
     oidc_client_secret: pulumi.Input[str] | None = None,
+    api_peer_cidrs: pulumi.Input[Sequence[str]] = (),
+    base_url: pulumi.Input[str] | None = None,
 ) -> AirflowReleaseArgs:
     """The chart release: names from the shape, values from the pure values function."""
     airflow, shape = settings.airflow, settings.shape
@@ -207,6 +212,8 @@ def release_args(
         guardrails=guardrails_args(settings),
         oidc_client_secret=oidc_client_secret if airflow.auth.type == "oidc" else None,
         break_glass_admin=airflow.auth.type == "password" and airflow.auth.break_glass_admin is not None,
+        api_peer_cidrs=api_peer_cidrs,
+        base_url=base_url,
     )
 
 
@@ -252,6 +259,49 @@ def dag_publishers_args(settings: Settings, names: AwsNames, bucket_arn: pulumi.
     )
 
 
+def load_balancer_args(
+    settings: Settings, names: AwsNames, vpc_id: pulumi.Input[str], account_id: pulumi.Output[str]
+) -> WebLoadBalancerArgs:
+    """The front door: an internal NLB or ALB in the private subnets, on the port and health path of the API pods.
+
+    The release's Service forwards its port to the same container port (the shape's `api_service_port`);
+    the release is built after the load balancer (its values carry the URL), so the port comes from the shape.
+    """
+    fd = settings.front_door
+    logs = fd.access_logs
+    return WebLoadBalancerArgs(
+        type=fd.type,
+        name=names.load_balancer,
+        vpc_id=vpc_id,
+        subnet_ids=tuple(settings.network.private_subnet_ids),
+        client_cidrs=tuple(fd.client_cidrs),
+        target_port=settings.shape.api_service_port,
+        health_check_path=settings.shape.health_path,
+        internet_facing=fd.internet_facing,
+        certificate_arn=fd.certificate_arn,
+        tls_policy=fd.tls_policy,
+        port=fd.port,
+        ip_address_type=fd.ip_address_type,
+        deregistration_delay_seconds=fd.deregistration_delay_seconds,
+        termination_grace_period_seconds=API_TERMINATION_GRACE_SECONDS,
+        preserve_client_ip=fd.preserve_client_ip,
+        deletion_protection=fd.deletion_protection,
+        access_logs=AccessLogsArgs(
+            bucket_name=account_id.apply(lambda account: lb_log_bucket_name(settings, account)),
+            prefix=logs.prefix,
+            expire_after_days=logs.retention_days,
+            force_destroy=settings.buckets.force_destroy,
+        )
+        if logs.enabled
+        else None,
+        alias=AliasRecordArgs(hosted_zone_id=fd.hosted_zone_id, hostname=fd.hostname)
+        if fd.hostname and fd.hosted_zone_id
+        else None,
+        protection=protection(settings),
+        tags=settings.base_tags,
+    )
+
+
 def guardrails_args(settings: Settings) -> NamespaceGuardrailsArgs | None:
     """The namespace's ResourceQuota (sized by airflow_chart/footprint.py) and LimitRange, or None."""
     if not settings.airflow.guardrails.resource_quota:
@@ -261,4 +311,29 @@ def guardrails_args(settings: Settings) -> NamespaceGuardrailsArgs | None:
         quota=namespace_quota(settings),
         container_defaults=container_defaults(settings),
         labels={"app.kubernetes.io/part-of": "airflow"},
+    )
+
+
+def lb_controller_args(
+    settings: Settings,
+    names: AwsNames,
+    vpc_id: pulumi.Input[str],
+    oidc_provider_arn: pulumi.Input[str],
+    oidc_issuer: pulumi.Input[str],
+) -> LoadBalancerControllerArgs | None:
+    """The AWS Load Balancer Controller, when this stack installs it (else None)."""
+    if names.lb_controller_role is None:
+        return None
+    controller = settings.front_door.controller
+    return LoadBalancerControllerArgs(
+        cluster_name=settings.cluster.name,
+        region=settings.aws_region,
+        vpc_id=vpc_id,
+        oidc_provider_arn=oidc_provider_arn,
+        oidc_issuer=oidc_issuer,
+        role_name=names.lb_controller_role,
+        chart_version=controller.chart_version,
+        service_mutator_webhook=controller.service_mutator_webhook,
+        role_permissions_boundary_arn=settings.irsa.permissions_boundary_arn,
+        tags=settings.base_tags,
     )

@@ -204,7 +204,12 @@ def _airflow_config(settings: Settings, wiring: ReleaseWiring) -> dict[str, dict
             "encrypt_s3_logs": "False",
             "delete_local_logs": "True",
         },
-        ui_section: {"expose_config": airflow.expose_config},
+        ui_section: {
+            "expose_config": airflow.expose_config,
+            # A bare scheme://host[:port] (no path): the chart's probes and its default
+            # execution_api_server_url take the path of base_url, and stay on / this way.
+            **({"base_url": wiring.base_url} if wiring.base_url else {}),
+        },
         "kubernetes_executor": {"delete_worker_pods": "True", "delete_worker_pods_on_failure": "False"},
     }
 
@@ -287,11 +292,12 @@ def _pgbouncer(settings: Settings, names: SecretNames, checksum: str | None) -> 
     }
 
 
-def _ui_access(settings: Settings) -> dict[str, Any]:
+def _ui_access(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
     """HPA, PDB and network-policy ingress of the API server (webserver on Airflow 2)."""
     airflow = settings.airflow
     hpa = airflow.api_server.hpa
-    peers: list[dict[str, Any]] = [{"ipBlock": {"cidr": cidr}} for cidr in airflow.api_ingress_cidrs]
+    # The front door's source addresses (its subnets, or its clients when it preserves their IPs).
+    peers: list[dict[str, Any]] = [{"ipBlock": {"cidr": cidr}} for cidr in wiring.api_peer_cidrs]
     # Airflow's own pods (task pods call the Execution API); an empty list would deny all.
     peers.append({"podSelector": {"matchLabels": {"tier": "airflow", "release": airflow.release_name}}})
     return {
@@ -369,7 +375,7 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
         "pgbouncer": _pgbouncer(settings, names, wiring.pgbouncer_checksum),
         "cleanup": {"enabled": True, **_hardened()},
         "databaseCleanup": _hardened(),
-        ui.values_key: {**_component(settings, wiring, ui, airflow.api_server), **_ui_access(settings)},
+        ui.values_key: {**_component(settings, wiring, ui, airflow.api_server), **_ui_access(settings, wiring)},
     }
     if settings.shape.major >= 3:
         # Airflow 3.1+ reads its asyncpg URL from here instead of deriving it (with `sslmode`,

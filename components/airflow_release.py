@@ -105,6 +105,10 @@ class AirflowReleaseArgs:
     """OIDC client secret (a secret) for SSO: a Secret read by the API server / webserver. Default: none."""
     break_glass_admin: bool = False
     """Generate the break-glass admin's password (a Secret for the create-user job). Default: no."""
+    api_peer_cidrs: pulumi.Input[Sequence[str]] = ()
+    """CIDRs allowed to the API server besides Airflow's own pods (a load balancer's sources). Default: none."""
+    base_url: pulumi.Input[str] | None = None
+    """The URL users reach the UI at, for links in the UI and emails. Default: the chart's."""
 
 
 def fernet_key(random_base64: str) -> str:
@@ -162,10 +166,18 @@ class AirflowRelease(pulumi.ComponentResource):
             args.log_bucket,
             self._pgbouncer_checksum,
             self._oidc_checksum,
+            args.api_peer_cidrs,
+            args.base_url,
         ).apply(
             lambda v: args.values(
                 ReleaseWiring(
-                    role_arns=v[0], dag_bucket=v[1], log_bucket=v[2], pgbouncer_checksum=v[3], oidc_checksum=v[4]
+                    role_arns=v[0],
+                    dag_bucket=v[1],
+                    log_bucket=v[2],
+                    pgbouncer_checksum=v[3],
+                    oidc_checksum=v[4],
+                    api_peer_cidrs=tuple(v[5]),
+                    base_url=v[6],
                 )
             )
         )

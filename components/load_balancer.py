@@ -58,7 +58,7 @@ def dead_target_detection_seconds(interval: int, timeout: int, unhealthy_thresho
 class AccessLogsArgs:
     """Where the load balancer writes access logs: a bucket this component creates."""
 
-    bucket_name: str
+    bucket_name: pulumi.Input[str]
     """Name of the log bucket (globally unique)."""
     prefix: str = "front-door"
     """Key prefix of the log objects; must not contain `AWSLogs`. Default: `front-door`."""
@@ -318,6 +318,22 @@ class WebLoadBalancer(pulumi.ComponentResource):
         )
 
     # -- intent methods ---------------------------------------------------------------
+    def source_cidrs(self) -> pulumi.Output[list[str]]:
+        """Where the targets see this load balancer's traffic come from (for a network policy).
+
+        With client-IP preservation (NLB) the clients themselves; otherwise the load balancer
+        connects from its own addresses in its subnets (an ALB always proxies), so their CIDRs,
+        looked up once per subnet.
+        """
+        if self.preserves_client_ip:
+            return pulumi.Output.from_input(sorted(self._args.client_cidrs))
+        invoke = pulumi.InvokeOptions(parent=self)
+        subnets = [aws.ec2.get_subnet_output(id=subnet, opts=invoke) for subnet in self._args.subnet_ids]
+        dualstack = self._args.ip_address_type == "dualstack"
+        blocks = [subnet.cidr_block for subnet in subnets]
+        blocks += [subnet.ipv6_cidr_block for subnet in subnets] if dualstack else []
+        return pulumi.Output.all(*blocks).apply(lambda found: sorted({block for block in found if block}))
+
     def allow_to(self, targets: Connections, rule_name: str | None = None) -> None:
         """Let this load balancer reach ``targets`` on the target port: their ingress and this group's egress.
 

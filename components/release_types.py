@@ -68,3 +68,7 @@ class ReleaseWiring:
     """Hash of PgBouncer's Secrets (when it runs): rolls PgBouncer on any change."""
     oidc_checksum: str | None = None
     """Hash of the OIDC client-secret Secret (with SSO): rolls the API server / webserver when it rotates."""
+    api_peer_cidrs: tuple[str, ...] = ()
+    """Where traffic to the API server comes from outside Airflow (the front door's source CIDRs)."""
+    base_url: str | None = None
+    """The URL users reach the UI at (`[api] base_url` / `[webserver] base_url`); none: the chart's default."""

@@ -12,7 +12,6 @@ from config.models import Model
 from config.quantities import Resources
 from config.types import (
     AirflowUserName,
-    Cidr,
     DnsLabel,
     EmailAddress,
     GitRef,
@@ -128,11 +127,6 @@ class AirflowConfig(Model):
     spread_across_zones: bool = Field(description="topology spread of each component across zones")
     pgbouncer: PgBouncerConfig = Field(description="PgBouncer")
     network_policies: bool = Field(description="chart network policies on")
-    api_ingress_cidrs: list[Cidr] = Field(
-        default=[],
-        description="IPv4/IPv6 CIDRs allowed to the API server when network policies are on (load-balancer subnets); "
-        "never the whole internet in prod",
-    )
     expose_config: Literal["True", "False", "non-sensitive-only"] = Field(
         description="show airflow.cfg in the UI: True, False or non-sensitive-only"
     )

@@ -39,6 +39,10 @@ class AwsNames:
     db_monitoring_role: str
     node_role: str | None
     irsa_roles: Mapping[Workload, str]
+    load_balancer: str
+    """The front door's load balancer (Elastic Load Balancing: 32 characters at most)."""
+    lb_controller_role: str | None
+    """IAM role of the AWS Load Balancer Controller, when this stack installs it (one per cluster)."""
     publisher_roles: Mapping[str, str] = field(default_factory=dict)
     """DAG publisher name -> IAM role name (`<namePrefix>-<environment>-publish-<name>`)."""
 
@@ -54,5 +58,19 @@ def aws_names(settings: Settings) -> AwsNames:
         db_monitoring_role=f"{identifier}-rds-monitoring",
         node_role=f"{settings.cluster.name}-nodes" if settings.cluster.mode == "create" else None,
         irsa_roles={workload: f"{prefix}-{workload.value}" for workload in settings.shape.workloads},
+        load_balancer=prefix,
+        lb_controller_role=f"{settings.cluster.name}-aws-lb-controller" if installs_lb_controller(settings) else None,
         publisher_roles={p.name: publisher_role_name(prefix, p.name) for p in settings.dags.publishers},
     )
+
+
+def installs_lb_controller(settings: Settings) -> bool:
+    """Whether this stack installs the AWS Load Balancer Controller: as configured, else with a cluster it creates."""
+    install = settings.front_door.controller.install
+    return settings.cluster.mode == "create" if install is None else install
+
+
+def lb_log_bucket_name(settings: Settings, account_id: str) -> str:
+    """The front door's access-log bucket: configured, else `<namePrefix>-lb-logs-<environment>-<account>-<region>`."""
+    configured = settings.front_door.access_logs.bucket_name
+    return configured or f"{settings.name_prefix}-lb-logs-{settings.environment}-{account_id}-{settings.aws_region}"

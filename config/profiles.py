@@ -117,6 +117,8 @@ _BY_ENVIRONMENT: dict[str, dict[str, Any]] = {
             exposeConfig="False",
             adminUser={"create": False},
         ),
+        # dev and uat keep the model's NLB (TLS once a certificate is given); prod an audited, protected ALB.
+        "frontDoor": {"type": "alb", "deletionProtection": True, "accessLogs": {"enabled": True}},
     },
 }
 

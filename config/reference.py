@@ -29,10 +29,19 @@ _REQUIRED_EXAMPLE = {
     },
     "cluster": {"mode": "existing", "name": "example"},
     "database": {"alarms": {"snsTopicArn": "arn:aws:sns:eu-west-1:111122223333:alerts"}},
-    "airflow": {"apiIngressCidrs": ["10.0.0.0/22"], "metrics": {"prometheusNamespace": "monitoring"}},
+    "airflow": {"metrics": {"prometheusNamespace": "monitoring"}},
+    "frontDoor": {
+        "clientCidrs": ["10.0.0.0/16"],
+        "certificateArn": "arn:aws:acm:eu-west-1:111122223333:certificate/3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e0f",
+    },
 }
 _REQUIRED_KEYS = {"network.vpcId", "network.privateSubnetIds", "cluster.mode", "cluster.name"}
-_SHOWN_AS_EXAMPLE = {"database.alarms.snsTopicArn", "airflow.apiIngressCidrs", "airflow.metrics.prometheusNamespace"}
+_SHOWN_AS_EXAMPLE = {
+    "database.alarms.snsTopicArn",
+    "airflow.metrics.prometheusNamespace",
+    "frontDoor.clientCidrs",
+    "frontDoor.certificateArn",
+}
 # Prod needs a way in (SSO or a break-glass admin): the example gives it a break-glass admin.
 _PROD_LOGIN_EXAMPLE = {"type": "password", "breakGlassAdmin": {"email": "airflow-admins@example.com"}}
 _SHOWN_AS_EXAMPLE_UNDER = ("airflow.auth.breakGlassAdmin.",)

@@ -17,7 +17,8 @@ from capacity.connections import (
     effective_max_connections,
 )
 from config.errors import Problem
-from config.naming import ACCOUNT_ID_STAND_IN, aws_names, bucket_name
+from config.front_door_rules import API_TERMINATION_GRACE_SECONDS, front_door_problems
+from config.naming import ACCOUNT_ID_STAND_IN, AwsNames, aws_names, bucket_name, lb_log_bucket_name
 from config.settings import GIT_HTTPS_TOKEN, GIT_SSH_PRIVATE_KEY, Settings
 from config.types import bucket_name_problem
 
@@ -139,6 +140,7 @@ def _aws_names(s: Settings) -> list[Problem]:
         problems.append(
             Problem("buckets.logBucketName", "must differ from the DAG bucket name", s.buckets.log_bucket_name)
         )
+    problems += _front_door_names(s, names)
     service = s.shape.object_name("api-server")
     if len(service) > 63:
         problems.append(
@@ -148,6 +150,40 @@ def _aws_names(s: Settings) -> list[Problem]:
                 s.airflow.release_name,
             )
         )
+    return problems
+
+
+def _elb_name_problem(name: str) -> str | None:
+    if len(name) > 32:
+        return "Elastic Load Balancing allows 32 characters"
+    if name.startswith("internal-"):
+        return "Elastic Load Balancing refuses names starting with internal-"
+    return None
+
+
+def _front_door_names(s: Settings, names: AwsNames) -> list[Problem]:
+    """The load balancer, its access-log bucket and the controller's role."""
+    problems = _derived(
+        "namePrefix", s.name_prefix, "load balancer name", names.load_balancer, _elb_name_problem(names.load_balancer)
+    )
+    if names.lb_controller_role:
+        role = names.lb_controller_role
+        problems += _derived("cluster.name", s.cluster.name, "controller IAM role", role, _iam_name_problem(role))
+    logs = s.front_door.access_logs
+    if logs.enabled:
+        name = lb_log_bucket_name(s, ACCOUNT_ID_STAND_IN)
+        problem = bucket_name_problem(name)
+        if problem and logs.bucket_name is None:
+            problems.append(
+                Problem(
+                    "namePrefix",
+                    f"gives default bucket name {name!r} ({len(name)} characters with the 12-digit account id): "
+                    f"{problem}; shorten namePrefix or set frontDoor.accessLogs.bucketName",
+                    s.name_prefix,
+                )
+            )
+        elif problem:
+            problems.append(Problem("frontDoor.accessLogs.bucketName", problem, name))
     return problems
 
 
@@ -253,14 +289,6 @@ def _airflow_prod(s: Settings) -> list[Problem]:
 def _airflow_access(s: Settings) -> list[Problem]:
     airflow = s.airflow
     problems = []
-    if airflow.network_policies and not airflow.api_ingress_cidrs:
-        problems.append(
-            Problem(
-                "airflow.apiIngressCidrs",
-                "required when networkPolicies is true: the load balancer's subnets, or the API server is unreachable",
-                [],
-            )
-        )
     if airflow.network_policies and not airflow.metrics.prometheus_namespace:
         problems.append(
             Problem(
@@ -419,7 +447,7 @@ def _prod_world_open_cidrs(s: Settings) -> list[Problem]:
 
     if s.environment != "prod":
         return []
-    lists = [("airflow.apiIngressCidrs", s.airflow.api_ingress_cidrs)]
+    lists: list[tuple[str, list[str]]] = []  # frontDoor.clientCidrs: config/front_door_rules.py
     create = s.cluster.create_settings
     if s.cluster.mode == "create" and create.endpoint_public_access and "0.0.0.0/0" not in create.public_access_cidrs:
         lists.append(("cluster.create.publicAccessCidrs", create.public_access_cidrs))  # else _cluster reports it
@@ -431,7 +459,7 @@ def _prod_world_open_cidrs(s: Settings) -> list[Problem]:
                 Problem(
                     key,
                     f"prod must not admit the whole internet ({everything}, alone or together); "
-                    "list the load balancer's subnets or the corporate ranges, such as 10.60.0.0/22",
+                    "list the corporate ranges, such as 10.60.0.0/22",
                     list(cidrs),
                 )
             )
@@ -458,6 +486,13 @@ def check_identity_secrets(settings: Settings, present: frozenset[str]) -> list[
     return auth_secret_problems(settings.airflow.auth, present)
 
 
+def _front_door(s: Settings) -> list[Problem]:
+    """The front door's own rules (TLS and internal in prod, certificate region, DNS pair, drain time)."""
+    return front_door_problems(
+        s.front_door, s.environment, s.aws_region, termination_grace_seconds=API_TERMINATION_GRACE_SECONDS
+    )
+
+
 RULES: tuple[Callable[[Settings], list[Problem]], ...] = (
     _shapes,
     _prod_invariants,
@@ -474,6 +509,7 @@ RULES: tuple[Callable[[Settings], list[Problem]], ...] = (
     _async_metadata_url,
     _prod_world_open_cidrs,
     _identity,
+    _front_door,
 )
 
 

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from airflow_chart.shape import AirflowShape
 from config.airflow_models import AirflowConfig, DagsConfig
+from config.front_door import FrontDoorConfig
 from config.identity import OIDC_CLIENT_SECRET_KEY
 from config.models import (
     BucketsConfig,
@@ -48,6 +49,7 @@ class Settings(Model):
     airflow: AirflowConfig = Field(description="Airflow release: version, sizing, HA, access")
     irsa: IrsaConfig = Field(default_factory=IrsaConfig, description="Airflow IAM roles")
     dags: DagsConfig = Field(default_factory=DagsConfig, description="DAG delivery")
+    front_door: FrontDoorConfig = Field(description="load balancer in front of the Airflow UI and API")
 
     @property
     def namespace(self) -> str:

@@ -207,9 +207,22 @@ class OfflineCloud(pulumi.runtime.Mocks):
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/offline", "userId": "AIDAOFFLINE"}
         if args.token == "aws:index/getRegion:getRegion":
             return {"region": self.region, "name": self.region, "id": self.region}
+        if args.token == "aws:ec2/getSubnet:getSubnet":
+            return self.describe_subnet(args.args["id"])
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         raise NotImplementedError(f"the offline cloud has no answer for invoke {args.token}")
+
+    def describe_subnet(self, subnet_id: str) -> dict[str, Any]:
+        """What `aws.ec2.get_subnet` answers: a /24 of 10.0.0.0/8 derived from the subnet id (no IPv6 block)."""
+        second, third = int(digest("subnet-b" + subnet_id, 2), 16), int(digest("subnet-c" + subnet_id, 2), 16)
+        return {
+            "id": subnet_id,
+            "arn": f"arn:aws:ec2:{self.region}:{ACCOUNT_ID}:subnet/{subnet_id}",
+            "cidrBlock": f"10.{second}.{third}.0/24",
+            "ipv6CidrBlock": "",
+            "ownerId": ACCOUNT_ID,
+        }
 
     def describe_cluster(self, name: str) -> dict[str, Any]:
         """What `aws.eks.get_cluster` answers for a cluster of the fake account (raises when it does not exist)."""

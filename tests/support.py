@@ -16,8 +16,11 @@ VPC = "vpc-0a1b2c3d4e5f60789"
 SUBNETS = ["subnet-0a1b2c3d4e5f60781", "subnet-0a1b2c3d4e5f60782"]
 
 
-# What uat/prod need beyond the profile: network-policy peers for the API server and Prometheus.
-AIRFLOW_ACCESS: dict[str, Any] = {"apiIngressCidrs": ["10.60.0.0/22"], "metrics": {"prometheusNamespace": "monitoring"}}
+# What uat/prod need beyond the profile: the Prometheus namespace the network policies admit.
+AIRFLOW_ACCESS: dict[str, Any] = {"metrics": {"prometheusNamespace": "monitoring"}}
+# Every stack's front door: who may connect, and (prod requires TLS) a certificate of the region.
+CERTIFICATE_ARN = f"arn:aws:acm:{REGION}:111122223333:certificate/3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e0f"
+FRONT_DOOR: dict[str, Any] = {"clientCidrs": ["10.60.0.0/22"], "certificateArn": CERTIFICATE_ARN}
 
 
 def minimal_raw(**sections: Any) -> dict[str, Any]:
@@ -30,6 +33,8 @@ def minimal_raw(**sections: Any) -> dict[str, Any]:
         raw["database"] = {"alarms": {"snsTopicArn": f"arn:aws:sns:{REGION}:111122223333:alerts"}}
     if "airflow" not in sections:
         raw["airflow"] = dict(AIRFLOW_ACCESS)
+    if "frontDoor" not in sections:
+        raw["frontDoor"] = dict(FRONT_DOOR)
     raw.update(sections)
     return raw
 

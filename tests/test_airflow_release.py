@@ -21,7 +21,7 @@ SECRET = "kubernetes:core/v1:Secret"
 
 
 def release_inputs(inventory: Inventory) -> dict:
-    return unwrap(inventory.one(RELEASE).inputs)
+    return unwrap(inventory.one(RELEASE, "airflow-release").inputs)
 
 
 def secrets_by_name(inventory: Inventory) -> dict[str, dict]:
@@ -49,7 +49,11 @@ def test_release_installs_the_pinned_official_chart_atomically(stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_release_and_secrets_go_through_the_clusters_kubernetes_provider(stack):
     inventory = stack_inventory(stack)
-    for resource in [inventory.one(RELEASE), *inventory.of_type(SECRET), inventory.one("kubernetes:core/v1:Namespace")]:
+    for resource in [
+        inventory.one(RELEASE, "airflow-release"),
+        *inventory.of_type(SECRET),
+        inventory.one("kubernetes:core/v1:Namespace"),
+    ]:
         assert "pulumi:providers:kubernetes::cluster-k8s::" in resource.provider
 
 
@@ -279,7 +283,7 @@ def test_the_master_password_reaches_only_the_bootstrap_secret(run_components):
     bootstrap = secrets_by_name(inventory)[names.db_bootstrap]["stringData"]
     assert is_secret_value(bootstrap) or is_secret_value(bootstrap["PGPASSWORD"])
     assert unwrap(bootstrap)["PGUSER"] == "airflow_admin"
-    assert not is_secret_value(inventory.one(RELEASE).inputs["values"])
+    assert not is_secret_value(inventory.one(RELEASE, "airflow-release").inputs["values"])
 
 
 def test_airflow_2_stack_wires_the_webserver_role_end_to_end():
@@ -319,7 +323,7 @@ def test_pgbouncer_rolls_on_any_change_to_the_secrets_it_mounts():
     expected = hashlib.sha256("\0".join(parts).encode()).hexdigest()
     assert pgbouncer_annotation(inventory) == expected
     # ... and the values carrying it are not marked secret (the hash reveals nothing).
-    assert not is_secret_value(inventory.one(RELEASE).inputs["values"])
+    assert not is_secret_value(inventory.one(RELEASE, "airflow-release").inputs["values"])
 
 
 def test_pgbouncer_rolls_when_the_pool_size_changes():
@@ -343,7 +347,7 @@ def test_bootstrap_job_creates_the_application_role_before_the_release():
     data = unwrap(secrets_by_name(inventory)[names.db_bootstrap]["stringData"])
     assert data["PGUSER"] == "airflow_admin" and data["APP_USER"] == "airflow_app"
     assert data["PGHOST"] == inventory.outputs["dbEndpoint"] and data["PGDATABASE"] == "airflow"
-    assert job.urn in inventory.one(RELEASE).dependencies
+    assert job.urn in inventory.one(RELEASE, "airflow-release").dependencies
     assert job.inputs["spec"]["template"]["metadata"]["annotations"]["checksum/db-bootstrap"]
 
 

@@ -291,7 +291,7 @@ def test_network_policies_admit_the_load_balancer_and_airflows_own_pods(stack, e
     peers = values["apiServer"]["networkPolicy"]["ingress"]["from"]
     assert peers, "an empty `from` denies all ingress, the workers' Execution API calls included"
     cidrs = [p["ipBlock"]["cidr"] for p in peers if "ipBlock" in p]
-    assert cidrs == list(settings.airflow.api_ingress_cidrs)
+    assert cidrs == list(fake_wiring(settings).api_peer_cidrs)  # the front door's sources, as wired
     assert {"podSelector": {"matchLabels": {"tier": "airflow", "release": "airflow"}}} in peers
 
 

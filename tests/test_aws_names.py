@@ -9,7 +9,17 @@ import pytest
 from components.cluster import ClusterAccess, ClusterAccessArgs, NewClusterSpec, cluster_admin_policy_arn
 from config import ConfigError, build_settings
 from config.naming import aws_names, bucket_name
-from tests.support import AIRFLOW_ACCESS, PROD_LOGIN, REGION, SUBNETS, VPC, make_settings, minimal_raw
+from tests.support import (
+    AIRFLOW_ACCESS,
+    CERTIFICATE_ARN,
+    FRONT_DOOR,
+    PROD_LOGIN,
+    REGION,
+    SUBNETS,
+    VPC,
+    make_settings,
+    minimal_raw,
+)
 
 
 def problems(stack: str = "dev", region: str = REGION, **sections: Any) -> list[str]:
@@ -29,10 +39,14 @@ def test_consecutive_hyphens_in_the_name_prefix_are_refused_for_rds():
 def test_node_role_name_over_iams_64_characters_names_the_cluster_key():
     long_name = "data-platform-" + "x" * 50  # a valid EKS name (<= 100), but "<name>-nodes" is 70
     cluster = {"mode": "create", "name": long_name}
-    [line] = problems(cluster=cluster)
-    assert line.startswith("airflow-platform:cluster.name:")
-    assert f"'{long_name}-nodes' (70 characters)" in line
-    assert "IAM allows 64" in line
+    nodes, controller = problems(cluster=cluster)  # create mode installs the load balancer controller too
+    for line, role in (
+        (nodes, f"'{long_name}-nodes' (70 characters)"),
+        (controller, f"'{long_name}-aws-lb-controller'"),
+    ):
+        assert line.startswith("airflow-platform:cluster.name:")
+        assert role in line
+        assert "IAM allows 64" in line
 
 
 def test_existing_cluster_has_no_node_role_to_check():
@@ -55,10 +69,14 @@ def test_an_explicit_bucket_name_is_kept_as_given():
 
 def test_a_prefix_too_long_for_the_default_bucket_name_is_refused_with_the_way_out():
     alarms = {"alarms": {"snsTopicArn": "arn:aws:sns:ap-southeast-2:111122223333:alerts"}}
-    lines = problems("prod", region="ap-southeast-2", namePrefix="a" * 30, database=alarms)
-    assert len(lines) == 2, "a 30-character prefix gives 68-character bucket names here"
+    certificate = CERTIFICATE_ARN.replace(REGION, "ap-southeast-2")
+    front_door = {**FRONT_DOOR, "certificateArn": certificate}
+    lines = problems("prod", region="ap-southeast-2", namePrefix="a" * 30, database=alarms, frontDoor=front_door)
+    assert len(lines) == 4, "a 30-character prefix gives 68-character bucket names and a 35-character LB name here"
     assert all(line.startswith("airflow-platform:namePrefix:") for line in lines)
     assert any("shorten namePrefix or set buckets.dagBucketName" in line for line in lines)
+    assert any("shorten namePrefix or set frontDoor.accessLogs.bucketName" in line for line in lines)
+    assert any("load balancer name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-prod'" in line and "32" in line for line in lines)
     # An explicit name gets around it.
     settings = make_settings(namePrefix="a" * 20, buckets={"dagBucketName": "acme-dags", "logBucketName": "acme-logs"})
     assert bucket_name(settings, "logs", "111122223333") == "acme-logs"
@@ -72,7 +90,7 @@ def test_irsa_role_names_fit_iam_for_the_longest_accepted_prefix():
 
 def test_a_release_name_whose_services_kubernetes_would_refuse_is_refused():
     release = "r" * 53  # Helm accepts 53; "<release>-api-server" would be 64
-    lines = problems(airflow={"releaseName": release, "apiIngressCidrs": ["10.0.0.0/22"]})
+    lines = problems(airflow={"releaseName": release})
     assert any(line.startswith("airflow-platform:airflow.releaseName:") and "63" in line for line in lines)
 
 

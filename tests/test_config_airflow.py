@@ -40,11 +40,6 @@ def test_the_same_settings_are_fine_outside_prod():
     assert settings.airflow.scheduler.replicas == 1
 
 
-def test_network_policies_need_the_load_balancer_cidrs():
-    message = problems("uat", {P + "airflow": {"networkPolicies": True}})
-    assert f"{P}airflow.apiIngressCidrs: given []" in message
-
-
 def test_api_server_replicas_must_lie_within_the_hpa_bounds():
     message = problems("prod", airflow_override("prod", apiServer={"replicas": 7}))
     assert (
@@ -129,7 +124,6 @@ def test_valid_git_sync_configs_load():
             "airflow.apiServer.hpa.minReplicas",
             "must not exceed maxReplicas (3)",
         ),
-        ({"apiIngressCidrs": ["10.0.0.1/16"]}, "airflow.apiIngressCidrs[0]", "host bits are set"),
         ({"image": {"tagSuffix": "python3.12"}}, "airflow.image.tagSuffix", "-python3.12"),
         ({"releaseName": "Airflow_Prod"}, "airflow.releaseName", "Helm release name"),
     ],

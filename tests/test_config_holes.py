@@ -9,7 +9,7 @@ import pytest
 from config import ConfigError, Settings
 from config.loader import settings_from_flat_config
 from offline import REPO, read_stack_config
-from tests.support import override, stack_settings
+from tests.support import override, stack_object, stack_settings
 
 P = "airflow-platform:"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -42,15 +42,18 @@ def line_for(stack: str, overrides: dict[str, Any], key: str) -> str:
         (["2001:db8::/56", "::/1", "8000::/1"], "::/0"),
     ],
 )
-def test_prod_api_ingress_open_to_the_world_is_refused(cidrs, everything):
-    line = line_for("prod", override("prod", "airflow.apiIngressCidrs", cidrs), f"{P}airflow.apiIngressCidrs")
+def test_prod_front_door_open_to_the_world_is_refused(cidrs, everything):
+    front_door = {**stack_object("prod", "frontDoor"), "clientCidrs": cidrs, "ipAddressType": "dualstack"}
+    line = line_for("prod", {f"{P}frontDoor": front_door}, f"{P}frontDoor.clientCidrs")
     assert f"prod must not admit the whole internet ({everything}, alone or together)" in line
 
 
-def test_world_open_api_ingress_is_a_prod_rule_and_ipv6_blocks_are_cidrs():
-    assert stack_settings("uat", override("uat", "airflow.apiIngressCidrs", ["0.0.0.0/0"])).airflow.api_ingress_cidrs
+def test_world_open_clients_are_a_prod_rule_and_ipv6_blocks_are_cidrs():
+    uat = stack_settings("uat", override("uat", "frontDoor.clientCidrs", ["0.0.0.0/0"]))
+    assert uat.front_door.client_cidrs == ["0.0.0.0/0"]
     ipv6 = ["10.60.0.0/22", "2001:db8:1234::/48"]
-    assert stack_settings("prod", override("prod", "airflow.apiIngressCidrs", ipv6)).airflow.api_ingress_cidrs == ipv6
+    front_door = {**stack_object("prod", "frontDoor"), "clientCidrs": ipv6, "ipAddressType": "dualstack"}
+    assert stack_settings("prod", {f"{P}frontDoor": front_door}).front_door.client_cidrs == ipv6
 
 
 def test_prod_public_endpoint_open_to_the_world_in_halves_is_refused():

@@ -173,13 +173,13 @@ def test_ingress_references_the_existing_cluster_security_group(stack: str) -> N
     config = read_stack_config(REPO, stack)
     cloud = OfflineCloud(REGION, config.fake_clusters())
     cluster_sg = cloud.describe_cluster(stack_settings(stack).cluster.name)["vpcConfig"]["clusterSecurityGroupId"]
-    rule = stack_inventory(stack).one(INGRESS)
+    rule = stack_inventory(stack).one(INGRESS, "metadata-db-from-workloads")
     assert rule.inputs["referencedSecurityGroupId"] == cluster_sg
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_security_group_is_in_the_stack_vpc(stack: str) -> None:
-    group = stack_inventory(stack).one("aws:ec2/securityGroup:SecurityGroup")
+    group = stack_inventory(stack).one("aws:ec2/securityGroup:SecurityGroup", "metadata-db-sg")
     assert group.inputs["vpcId"] == stack_settings(stack).network.vpc_id
     assert not group.inputs.get("ingress")
 

@@ -148,6 +148,6 @@ def test_the_plan_creates_the_sized_quota_and_limit_range_in_a_restricted_namesp
     assert limits["default"] == {"cpu": "500m", "memory": "512Mi"}
     labels = inventory.one("kubernetes:core/v1:Namespace").inputs["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
-    release = inventory.one("kubernetes:helm.sh/v3:Release")
+    release = inventory.one("kubernetes:helm.sh/v3:Release", "airflow-release")
     limit_range = inventory.one("kubernetes:core/v1:LimitRange")
     assert {quota.urn, limit_range.urn} <= set(release.dependencies)  # admitted before the chart's first pod

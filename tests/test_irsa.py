@@ -32,9 +32,14 @@ def parent_type(stack: str, resource: Registration) -> str | None:
 
 
 def irsa_roles(stack: str) -> dict[str, Registration]:
-    """IRSA roles by name (roles registered under an IrsaRole component)."""
-    roles = stack_inventory(stack).of_type(ROLE)
-    return {r.inputs["name"]: r for r in roles if parent_type(stack, r) == IRSA}
+    """Airflow's IRSA roles by name (under a top-level IrsaRole; the controller's role is its own component's)."""
+    inventory = stack_inventory(stack)
+    roles = inventory.of_type(ROLE)
+    return {
+        r.inputs["name"]: r
+        for r in roles
+        if parent_type(stack, r) == IRSA and inventory.by_urn(inventory.by_urn(r.parent).parent) is None
+    }
 
 
 def component(stack: str, workload: Workload) -> Registration:

@@ -123,7 +123,8 @@ config:
       repository: apache/airflow:latest
     metrics:
       prometheusNamespace: monitoring
-    apiIngressCidrs: [0.0.0.0/0]
+  airflow-platform:frontDoor:
+    clientCidrs: [0.0.0.0/0]
 """
 
 
@@ -135,7 +136,7 @@ def test_plan_refuses_every_config_hole_in_one_run(
     assert plan.main(["--stack", stack]) == 2
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
-    # Field problems; the prod rule on apiIngressCidrs runs once these are fixed.
+    # Field problems; the prod rules on frontDoor (TLS, clientCidrs) run once these are fixed.
     assert lines[0] == "error: invalid stack config (6 problems):"
     keys = [line.strip().split(": ")[0] for line in lines[1:]]
     assert keys == [

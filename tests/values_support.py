@@ -54,6 +54,8 @@ def fake_wiring(settings: Settings) -> ReleaseWiring:
         log_bucket=f"wired-{bucket_name(settings, 'logs', '111122223333')}",
         pgbouncer_checksum="0f" * 32 if settings.airflow.pgbouncer.enabled else None,
         oidc_checksum="0c" * 32 if settings.airflow.auth.type == "oidc" else None,
+        api_peer_cidrs=("10.0.1.0/24", "10.0.2.0/24"),
+        base_url="https://airflow.example.com",
     )
 
 

@@ -1,0 +1,174 @@
+"""The front door as the program wires it: per-stack load balancer, binding, controller, URL, API peers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pulumi
+import pytest
+
+import wiring
+from components.lb_controller import NAMESPACE, SERVICE_ACCOUNT
+from components.load_balancer import WebLoadBalancer, WebLoadBalancerArgs
+from config import ConfigError
+from config.naming import aws_names
+from offline import Inventory
+from offline.cloud import ACCOUNT_ID, OfflineCloud
+from offline.engine import unwrap
+from tests.support import PROJECT_PREFIX as P
+from tests.support import REGION, STACKS, SUBNETS, VPC, override, stack_inventory, stack_object, stack_settings
+from tests.values_support import AIRFLOW_2, airflow_override
+
+LB = "aws:lb/loadBalancer:LoadBalancer"
+LISTENER = "aws:lb/listener:Listener"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+CONTROLLER = "airflow-platform:network:LoadBalancerController"
+
+
+def airflow_values(inventory: Inventory) -> dict:
+    return unwrap(inventory.one(RELEASE, "airflow-release").inputs["values"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_stack_has_an_internal_load_balancer_of_its_type_admitting_exactly_its_clients(stack: str) -> None:
+    settings, inventory = stack_settings(stack), stack_inventory(stack)
+    front_door = settings.front_door
+    lb = inventory.one(LB).inputs
+    assert lb["internal"] is True
+    assert lb["loadBalancerType"] == {"nlb": "network", "alb": "application"}[front_door.type]
+    assert (front_door.type, front_door.tls) == {"dev": ("nlb", False), "uat": ("nlb", False), "prod": ("alb", True)}[
+        stack
+    ]
+    group = inventory.one("aws:ec2/securityGroup:SecurityGroup", "front-door-sg")
+    rules = [r.inputs for r in inventory.of_type(INGRESS) if r.parent == group.parent]
+    ports = {443, 80} if front_door.type == "alb" and front_door.tls else {front_door.listener_port}
+    for port in ports:
+        admitted = sorted(r["cidrIpv4"] for r in rules if r["fromPort"] == port == r["toPort"])
+        assert admitted == sorted(front_door.client_cidrs)
+    assert {r["fromPort"] for r in rules} == ports
+
+
+def test_prod_serves_https_with_its_certificate_and_redirects_http() -> None:
+    settings, inventory = stack_settings("prod"), stack_inventory("prod")
+    listeners = {r.inputs["protocol"]: r.inputs for r in inventory.of_type(LISTENER)}
+    assert set(listeners) == {"HTTPS", "HTTP"}
+    assert listeners["HTTPS"]["certificateArn"] == settings.front_door.certificate_arn
+    assert listeners["HTTPS"]["sslPolicy"].startswith("ELBSecurityPolicy-TLS13-1-2-")
+    assert listeners["HTTP"]["defaultActions"][0]["type"] == "redirect"
+    lb = inventory.one(LB).inputs
+    assert lb["enableDeletionProtection"] is True
+    assert lb["accessLogs"]["enabled"] is True
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_target_group_checks_the_majors_health_path_on_the_api_port_the_release_exports(stack: str) -> None:
+    settings, inventory = stack_settings(stack), stack_inventory(stack)
+    group = inventory.one(TARGET_GROUP).inputs
+    assert group["healthCheck"]["path"] == settings.shape.health_path == "/api/v2/monitor/health"
+    assert group["targetType"] == "ip"
+    assert group["port"] == inventory.outputs["apiServicePort"]
+    assert group["deregistrationDelay"] < 30  # the API pods' termination grace period (chart 1.19.0)
+
+
+def test_airflow_2_health_path_reaches_the_load_balancer_args() -> None:
+    settings = stack_settings("uat", airflow_override("uat", **AIRFLOW_2))
+    args = wiring.load_balancer_args(settings, aws_names(settings), VPC, pulumi.Output.from_input(ACCOUNT_ID))
+    assert args.health_check_path == "/health"
+    assert args.target_port == settings.shape.api_service_port
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_binding_names_the_service_and_port_the_release_exports_and_waits_for_it(stack: str) -> None:
+    inventory = stack_inventory(stack)
+    binding = inventory.one(BINDING)
+    spec = unwrap(binding.inputs["spec"])
+    assert spec["serviceRef"] == {
+        "name": inventory.outputs["apiServiceName"],
+        "port": inventory.outputs["apiServicePort"],
+    }
+    assert binding.inputs["metadata"]["namespace"] == inventory.outputs["namespace"]
+    assert spec["targetType"] == "ip"
+    forwards = [a for r in inventory.of_type(LISTENER) for a in r.inputs["defaultActions"] if a["type"] == "forward"]
+    assert [a["targetGroupArn"] for a in forwards] == [spec["targetGroupARN"]]
+    waits_for = set(binding.dependencies)
+    assert inventory.one(RELEASE, "airflow-release").urn in waits_for
+    controller = inventory.of_type(CONTROLLER)
+    if stack_settings(stack).cluster.mode == "create":
+        assert inventory.one(RELEASE, "lb-controller-release").urn in waits_for
+    else:
+        assert controller == [], "an existing cluster already runs the controller (frontDoor.controller.install)"
+
+
+def test_the_controller_dev_installs_is_trusted_by_exactly_its_service_account() -> None:
+    inventory = stack_inventory("dev")
+    [role] = [
+        r
+        for r in inventory.of_type("aws:iam/role:Role")
+        if r.inputs["name"] == aws_names(stack_settings("dev")).lb_controller_role
+    ]
+    condition = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
+    subjects = [v for k, v in condition.items() if k.endswith(":sub")]
+    assert subjects == [f"system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_airflow_url_is_exported_and_is_airflows_base_url(stack: str) -> None:
+    inventory = stack_inventory(stack)
+    url = inventory.outputs["airflowUrl"]
+    assert airflow_values(inventory)["config"]["api"]["base_url"] == url
+    expected = "https://airflow.data.example.com" if stack == "prod" else "http://"
+    assert url.startswith(expected)
+    assert "airflowUrl" not in inventory.secret_outputs
+
+
+@pytest.mark.parametrize("stack", ["uat", "prod"])
+def test_api_network_policy_admits_the_load_balancers_subnets_and_airflows_pods(stack: str) -> None:
+    """Neither uat's NLB (no client-IP preservation) nor prod's ALB (a proxy) connects from the clients."""
+    settings, inventory = stack_settings(stack), stack_inventory(stack)
+    cloud = OfflineCloud(REGION)
+    subnets = sorted(cloud.describe_subnet(s)["cidrBlock"] for s in settings.network.private_subnet_ids)
+    peers = airflow_values(inventory)["apiServer"]["networkPolicy"]["ingress"]["from"]
+    assert [p["ipBlock"]["cidr"] for p in peers if "ipBlock" in p] == subnets
+    assert {"podSelector": {"matchLabels": {"tier": "airflow", "release": "airflow"}}} in peers
+
+
+def test_an_nlb_preserving_client_ips_is_reached_from_the_clients(run_components: Callable[..., Inventory]) -> None:
+    def program() -> None:
+        args = WebLoadBalancerArgs(
+            type="nlb",
+            name="etl-airflow-uat",
+            vpc_id=VPC,
+            subnet_ids=SUBNETS,
+            client_cidrs=["10.60.4.0/22", "10.60.0.0/22"],
+            target_port=8080,
+            health_check_path="/api/v2/monitor/health",
+            preserve_client_ip=True,
+        )
+        pulumi.export("sources", WebLoadBalancer("front-door", args).source_cidrs())
+
+    assert run_components(program).outputs["sources"] == ["10.60.0.0/22", "10.60.4.0/22"]
+
+
+@pytest.mark.parametrize(
+    ("front_door", "key", "words"),
+    [
+        ({"certificateArn": None}, "frontDoor.certificateArn", "prod requires TLS"),
+        ({"internetFacing": True}, "frontDoor.internetFacing", "prod requires false"),
+    ],
+)
+def test_prod_refuses_a_front_door_without_tls_or_facing_the_internet(front_door, key, words) -> None:
+    document = {**stack_object("prod", "frontDoor"), **front_door}
+    document = {k: v for k, v in document.items() if v is not None}
+    with pytest.raises(ConfigError) as caught:
+        stack_settings("prod", {P + "frontDoor": document})
+    assert any(str(p).startswith(P + key) and words in str(p) for p in caught.value.problems)
+
+
+def test_a_stack_without_client_cidrs_is_refused_by_name() -> None:
+    with pytest.raises(ConfigError) as caught:
+        stack_settings("uat", override("uat", "frontDoor.clientCidrs", None))
+    assert any(str(p).startswith(P + "frontDoor.clientCidrs") for p in caught.value.problems)
