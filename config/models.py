@@ -97,6 +97,8 @@ class Model(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _yaml_scalars(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) or value is None:
+            return value  # text and absence pass unchanged whatever the annotation
         field = cls.model_fields[info.field_name or ""]
         return yaml_scalars_as_text(field.annotation, field.metadata, value)
 

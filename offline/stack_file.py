@@ -8,6 +8,8 @@ naming the file and the line.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,10 +106,16 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
     return " ".join(problem.split())
 
 
+@functools.lru_cache(maxsize=16)
+def _parse_yaml(text: str) -> Any:
+    """Parse once per distinct text (tests and `--stack all` read the same files many times)."""
+    return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+
+
 def _load_yaml(path: Path) -> dict[str, Any]:
     """One YAML document as a mapping, or StackFileError naming the file and line."""
     try:
-        document = yaml.load(path.read_text(), Loader=_StrictLoader)  # a SafeLoader subclass
+        document = copy.deepcopy(_parse_yaml(path.read_text()))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
