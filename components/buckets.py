@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.common import Protection, policy_document, tagged
+from components.common import Protection, policy_document, private_bucket
 from components.grants import Grantable
 
 _READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion"]
@@ -142,30 +142,15 @@ class AirflowBuckets(pulumi.ComponentResource):
         )
 
     def _bucket(self, name: str, key: str, spec: BucketSpec, args: AirflowBucketsArgs) -> AirflowBucket:
-        opts = args.protection.options(self)
-        bucket = aws.s3.Bucket(
+        bucket, public_block = private_bucket(
             name,
-            bucket=spec.name,
+            bucket_name=spec.name,
             force_destroy=args.force_destroy,
-            tags=tagged(args.tags, spec.name),
-            opts=opts,
+            tags=args.tags,
+            protection=args.protection,
+            parent=self,
         )
         child = args.protection.options(bucket)
-        public_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=bucket.id,

@@ -40,6 +40,45 @@ class Protection:
         )
 
 
+def private_bucket(
+    name: str,
+    *,
+    bucket_name: pulumi.Input[str],
+    force_destroy: bool,
+    tags: Mapping[str, str],
+    protection: Protection,
+    parent: pulumi.Resource,
+) -> tuple[aws.s3.Bucket, aws.s3.BucketPublicAccessBlock]:
+    """An S3 bucket with all public access blocked and ACLs off (owner-enforced), both kept like the bucket.
+
+    Returns the bucket and its public-access block: a bucket policy must wait for the block.
+    """
+    bucket = aws.s3.Bucket(
+        name,
+        bucket=bucket_name,
+        force_destroy=force_destroy,
+        tags={**tags, "Name": bucket_name},
+        opts=protection.options(parent),
+    )
+    child = protection.options(bucket)
+    block = aws.s3.BucketPublicAccessBlock(
+        f"{name}-public-access",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=child,
+    )
+    aws.s3.BucketOwnershipControls(
+        f"{name}-ownership",
+        bucket=bucket.id,
+        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        opts=child,
+    )
+    return bucket, block
+
+
 def tagged(tags: Mapping[str, str], name: str) -> dict[str, str]:
     """The common tags plus a Name tag."""
     return {**tags, "Name": name}

@@ -18,7 +18,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.buckets import tls_only_policy
-from components.common import Protection, policy_document, tagged
+from components.common import Protection, policy_document, private_bucket, tagged
 from components.connections import Connections
 
 DEFAULT_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
@@ -406,30 +406,16 @@ class WebLoadBalancer(pulumi.ComponentResource):
         )
 
     def _access_logs(self, name: str, args: WebLoadBalancerArgs, logs: AccessLogsArgs) -> aws.s3.BucketPolicy:
-        self.log_bucket = aws.s3.Bucket(
+        self.log_bucket, block = private_bucket(
             f"{name}-logs",
-            bucket=logs.bucket_name,
+            bucket_name=logs.bucket_name,
             force_destroy=logs.force_destroy,
-            tags=tagged(args.tags, logs.bucket_name),
-            opts=args.protection.options(self),
+            tags=args.tags,
+            protection=args.protection,
+            parent=self,
         )
         bucket = self.log_bucket
         child = args.protection.options(bucket)
-        block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-logs-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-logs-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
         # Load balancer access logs support SSE-S3 only (ALB; the NLB also takes a customer key).
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-logs-encryption",
