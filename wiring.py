@@ -183,7 +183,7 @@ def release_args(
         chart=HelmChart(name=CHART_NAME, version=airflow.chart_version, repository=HELM_REPOSITORY),
         names=shape.release_names,
         values=lambda wiring: airflow_values(settings, wiring),
-        airflow_major=shape.major,
+        features=shape.release_features,
         role_arns={workload.value: arn for workload, arn in role_arns.items()},
         dag_bucket=dag_bucket,
         log_bucket=log_bucket,

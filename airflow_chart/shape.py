@@ -11,7 +11,7 @@ from enum import StrEnum
 from functools import cached_property
 
 from airflow_chart.chart import API_PORT, PGBOUNCER_PORT, TRIGGERER_LOG_PORT
-from components.release_types import ReleaseNames, SecretNames
+from components.release_types import GeneratedKey, ReleaseFeatures, ReleaseNames, SecretNames
 
 
 class Workload(StrEnum):
@@ -194,6 +194,20 @@ class AirflowShape:
     def selector(self, component: str) -> dict[str, str]:
         """Labels the chart puts on one component's pods."""
         return {"tier": "airflow", "component": component, "release": self.release_name}
+
+    @cached_property
+    def release_features(self) -> ReleaseFeatures:
+        """What the release adds around the chart for this major."""
+        names = self.secret_names
+        if self.major >= 3:
+            keys = (
+                GeneratedKey("api-secret-key", names.api_secret_key, 48),
+                GeneratedKey("jwt-secret", names.jwt_secret, 64),
+            )
+        else:
+            keys = (GeneratedKey("webserver-secret-key", names.webserver_secret_key, 48),)
+        airflow_3 = self.major >= 3
+        return ReleaseFeatures(generated_keys=keys, async_metadata_url=airflow_3, api_reads_triggerer_logs=airflow_3)
 
     @cached_property
     def release_names(self) -> ReleaseNames:

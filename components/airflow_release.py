@@ -25,7 +25,7 @@ from components.db_bootstrap import (
 )
 from components.namespace_guardrails import NamespaceGuardrails, NamespaceGuardrailsArgs, pod_security_labels
 from components.pgbouncer import PgBouncerPool, pgbouncer_ini, pgbouncer_users
-from components.release_types import ReleaseNames, ReleaseWiring
+from components.release_types import ReleaseFeatures, ReleaseNames, ReleaseWiring
 
 # PgBouncer's client certificate: ten years, renewed by `pulumi up` in its last year.
 PGBOUNCER_CERT_HOURS = 24 * 365 * 10
@@ -66,8 +66,8 @@ class AirflowReleaseArgs:
     """The chart's object names and our Secrets' names."""
     values: Callable[[ReleaseWiring], Mapping[str, Any]]
     """Helm values as a pure function of the resolved wiring."""
-    airflow_major: int
-    """Airflow major version: 3 has API/JWT secrets and an async DB URL, 2 a webserver secret key."""
+    features: ReleaseFeatures
+    """What this Airflow major needs around the chart (signing-key Secrets, async DB URL, log peers)."""
     role_arns: Mapping[str, pulumi.Input[str]]
     """IAM role ARN per workload (`scheduler`, `api-server`, ...), for the service-account annotations."""
     dag_bucket: pulumi.Input[str]
@@ -181,7 +181,7 @@ class AirflowRelease(pulumi.ComponentResource):
                 )
             )
         )
-        if args.network_policies and args.airflow_major >= 3:
+        if args.network_policies and args.features.api_reads_triggerer_logs:
             self._triggerer_logs_policy()
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
@@ -252,25 +252,9 @@ class AirflowRelease(pulumi.ComponentResource):
             self._secret("fernet-key", names.fernet_key, {"fernet-key": fernet_bytes.base64.apply(fernet_key)}),
             self._secret("metadata", names.metadata, self._metadata_connections()),
         ]
-        if args.airflow_major >= 3:
-            secrets.append(
-                self._secret(
-                    "api-secret-key",
-                    names.api_secret_key,
-                    {"api-secret-key": self._random_password("api-secret-key", 48)},
-                )
-            )
-            secrets.append(
-                self._secret("jwt-secret", names.jwt_secret, {"jwt-secret": self._random_password("jwt-secret", 64)})
-            )
-        else:
-            secrets.append(
-                self._secret(
-                    "webserver-secret-key",
-                    names.webserver_secret_key,
-                    {"webserver-secret-key": self._random_password("webserver-secret-key", 48)},
-                )
-            )
+        for generated in args.features.generated_keys:
+            value = self._random_password(generated.key, generated.length)
+            secrets.append(self._secret(generated.key, generated.secret_name, {generated.key: value}))
         if args.pgbouncer is not None:
             secrets.extend(self._pgbouncer_secrets(args.pgbouncer))
         if args.admin_user:
@@ -316,7 +300,7 @@ class AirflowRelease(pulumi.ComponentResource):
             target = pulumi.Output.all(db.address, db.port, db.name)
         endpoint = pulumi.Output.all(self._app_password, target)
         uris = {"connection": endpoint.apply(lambda v: metadata_uri(user, v[0], *v[1], "require"))}
-        if args.airflow_major >= 3:
+        if args.features.async_metadata_url:
             uris["async-connection"] = endpoint.apply(lambda v: async_metadata_uri(user, v[0], *v[1]))
         return {key: pulumi.Output.secret(uri) for key, uri in uris.items()}
 

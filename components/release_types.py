@@ -57,6 +57,31 @@ class ReleaseNames:
 
 
 @dataclass(frozen=True)
+class GeneratedKey:
+    """A random key the chart reads from a Secret this program creates once (upgrades never rotate it)."""
+
+    key: str
+    """The Secret's data key (also names the Pulumi resources)."""
+    secret_name: str
+    """The Kubernetes Secret the chart reads it from."""
+    length: int
+    """Characters of the generated value."""
+
+
+@dataclass(frozen=True)
+class ReleaseFeatures:
+    """What the release adds around the chart for one Airflow major (computed by the caller, never guessed)."""
+
+    generated_keys: tuple[GeneratedKey, ...]
+    """Signing keys the chart reads by Secret name (Airflow 3: API secret key and JWT secret; 2: webserver key)."""
+    async_metadata_url: bool
+    """Also store the asyncpg metadata URI (`async-connection`), which Airflow 3.1 reads."""
+    api_reads_triggerer_logs: bool
+    """Admit the API pods to the triggerer's log port (Airflow 3's UI reads live triggerer logs; the chart
+    admits only its webserver)."""
+
+
+@dataclass(frozen=True)
 class ReleaseWiring:
     """Values that come from other components (resolved Outputs), handed to the values function."""
 

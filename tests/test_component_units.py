@@ -13,7 +13,7 @@ from components.buckets import AirflowBuckets, AirflowBucketsArgs, BucketSpec
 from components.common import DatabaseEndpoint
 from components.grants import Grantable
 from components.irsa import IrsaRole, IrsaRoleArgs
-from components.release_types import ReleaseNames, ReleaseWiring, SecretNames
+from components.release_types import ReleaseFeatures, ReleaseNames, ReleaseWiring, SecretNames
 from offline.engine import unwrap
 
 KMS = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
@@ -141,7 +141,7 @@ def test_release_hands_resolved_wiring_to_the_values_function(run_components):
                 chart=HelmChart(name="airflow", version="1.19.0", repository="https://airflow.apache.org"),
                 names=_names(),
                 values=values,
-                airflow_major=3,
+                features=ReleaseFeatures(generated_keys=(), async_metadata_url=False, api_reads_triggerer_logs=False),
                 role_arns={"scheduler": pulumi.Output.from_input("arn:aws:iam::111122223333:role/s")},
                 dag_bucket="d",
                 log_bucket="l",
