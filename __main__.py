@@ -90,6 +90,7 @@ airflow = AirflowRelease(
         oidc_client_secret=config.get_secret(OIDC_CLIENT_SECRET_KEY),
         api_peer_cidrs=front_door.source_cidrs() if settings.airflow.network_policies else (),
         base_url=front_door.url,
+        namespace_labels=front_door.readiness_gate_labels(),
     ),
     # Pods start syncing DAGs and writing logs at once: their permissions must exist first.
     opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=grants),

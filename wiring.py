@@ -172,6 +172,7 @@ def release_args(
     oidc_client_secret: pulumi.Input[str] | None = None,
     api_peer_cidrs: pulumi.Input[Sequence[str]] = (),
     base_url: pulumi.Input[str] | None = None,
+    namespace_labels: Mapping[str, str] | None = None,
 ) -> AirflowReleaseArgs:
     """The chart release: names from the shape, values from the pure values function."""
     airflow, shape = settings.airflow, settings.shape
@@ -214,6 +215,7 @@ def release_args(
         break_glass_admin=airflow.auth.type == "password" and airflow.auth.break_glass_admin is not None,
         api_peer_cidrs=api_peer_cidrs,
         base_url=base_url,
+        namespace_labels=dict(namespace_labels or {}),
     )
 
 

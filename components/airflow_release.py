@@ -96,6 +96,8 @@ class AirflowReleaseArgs:
     """Release revisions kept. Default: 10."""
     protection: Protection = field(default_factory=Protection)
     """Protection of the generated keys. Default: retained on delete."""
+    namespace_labels: Mapping[str, str] = field(default_factory=dict)
+    """Extra labels of the namespace (such as a load balancer's readiness-gate label). Default: none."""
     pod_security_level: Literal["restricted", "baseline"] = "baseline"
     """Pod Security level the namespace enforces (restricted is always audited and warned). Default: baseline."""
     guardrails: NamespaceGuardrailsArgs | None = None
@@ -142,7 +144,11 @@ class AirflowRelease(pulumi.ComponentResource):
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.namespace,
-                labels={"app.kubernetes.io/part-of": "airflow", **pod_security_labels(args.pod_security_level)},
+                labels={
+                    "app.kubernetes.io/part-of": "airflow",
+                    **args.namespace_labels,
+                    **pod_security_labels(args.pod_security_level),
+                },
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

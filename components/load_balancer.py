@@ -42,6 +42,9 @@ ALB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
 NLB_LOG_DELIVERY = "delivery.logs.amazonaws.com"
 
 TGB_API_VERSION = "elbv2.k8s.aws/v1beta1"
+# Namespaces with this label get the controller's pod readiness gate on pods behind a binding: a new
+# pod turns Ready only once its target is healthy, so a rollout never empties the target group.
+READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
 # A TargetGroupBinding's targetGroupARN and targetType cannot change: the controller's webhook
 # refuses the patch, so Pulumi replaces the binding (deleting it first: the name is fixed).
 TGB_IMMUTABLE_FIELDS = ["spec.targetGroupARN", "spec.targetType"]
@@ -333,6 +336,14 @@ class WebLoadBalancer(pulumi.ComponentResource):
         blocks = [subnet.cidr_block for subnet in subnets]
         blocks += [subnet.ipv6_cidr_block for subnet in subnets] if dualstack else []
         return pulumi.Output.all(*blocks).apply(lambda found: sorted({block for block in found if block}))
+
+    def readiness_gate_labels(self) -> dict[str, str]:
+        """Labels for the namespace of the bound Service: its pods turn Ready only once healthy in the target group.
+
+        The controller injects the gate when a pod is created, so pods created before the binding
+        (a first install) start without it and the next rollout picks it up.
+        """
+        return {READINESS_GATE_LABEL: "enabled"}
 
     def allow_to(self, targets: Connections, rule_name: str | None = None) -> None:
         """Let this load balancer reach ``targets`` on the target port: their ingress and this group's egress.

@@ -9,6 +9,7 @@ import pytest
 import plan
 from offline import REPO
 from tests.support import STACKS, stack_inventory
+from tests.variants import break_glass_airflow_2
 
 README = (REPO / "README.md").read_text()
 
@@ -51,7 +52,6 @@ def test_the_first_prod_admin_never_types_a_password_on_the_command_line() -> No
 
 
 def test_every_stack_output_the_readme_names_exists() -> None:
-    from tests.test_identity_wiring import break_glass_airflow_2  # the password-login variant of prod (cached run)
 
     exported = set().union(*(stack_inventory(stack).outputs for stack in STACKS), break_glass_airflow_2().outputs)
     named = set(re.findall(r"pulumi stack output (\w+)", README))

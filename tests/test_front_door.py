@@ -10,7 +10,7 @@ import pytest
 
 import wiring
 from components.lb_controller import NAMESPACE, SERVICE_ACCOUNT
-from components.load_balancer import WebLoadBalancer, WebLoadBalancerArgs
+from components.load_balancer import READINESS_GATE_LABEL, WebLoadBalancer, WebLoadBalancerArgs
 from config import ConfigError
 from config.naming import aws_names
 from offline import Inventory
@@ -19,6 +19,7 @@ from offline.engine import unwrap
 from tests.support import PROJECT_PREFIX as P
 from tests.support import REGION, STACKS, SUBNETS, VPC, override, stack_inventory, stack_object, stack_settings
 from tests.values_support import AIRFLOW_2, airflow_override
+from tests.variants import airflow_2_stack
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
@@ -92,6 +93,9 @@ def test_binding_names_the_service_and_port_the_release_exports_and_waits_for_it
     }
     assert binding.inputs["metadata"]["namespace"] == inventory.outputs["namespace"]
     assert spec["targetType"] == "ip"
+    # The controller gates the API pods' readiness on their target's health (rollouts keep serving).
+    labels = inventory.one("kubernetes:core/v1:Namespace").inputs["metadata"]["labels"]
+    assert labels[READINESS_GATE_LABEL] == "enabled"
     forwards = [a for r in inventory.of_type(LISTENER) for a in r.inputs["defaultActions"] if a["type"] == "forward"]
     assert [a["targetGroupArn"] for a in forwards] == [spec["targetGroupARN"]]
     waits_for = set(binding.dependencies)
@@ -172,3 +176,26 @@ def test_a_stack_without_client_cidrs_is_refused_by_name() -> None:
     with pytest.raises(ConfigError) as caught:
         stack_settings("uat", override("uat", "frontDoor.clientCidrs", None))
     assert any(str(p).startswith(P + "frontDoor.clientCidrs") for p in caught.value.problems)
+
+
+@pytest.mark.parametrize(("stack", "lb_type"), [("uat", "nlb"), ("prod", "alb")])
+def test_on_airflow_2_the_load_balancer_fronts_the_webserver(stack: str, lb_type: str) -> None:
+    """The NLB (uat) and the ALB (prod) on Airflow 2: /health, the webserver Service, [webserver] base_url."""
+    inventory = airflow_2_stack(stack)
+    assert inventory.one(LB).inputs["loadBalancerType"] == {"nlb": "network", "alb": "application"}[lb_type]
+    group = inventory.one(TARGET_GROUP).inputs
+    assert group["healthCheck"]["path"] == "/health"
+    service, port = inventory.outputs["apiServiceName"], inventory.outputs["apiServicePort"]
+    assert (service, port) == ("airflow-webserver", 8080)  # chart 1.19.0: <release>-webserver, port airflow-ui
+    assert group["port"] == port
+    spec = unwrap(inventory.one(BINDING).inputs["spec"])
+    assert spec["serviceRef"] == {"name": service, "port": port}
+    values = airflow_values(inventory)
+    url = inventory.outputs["airflowUrl"]
+    assert values["config"]["webserver"]["base_url"] == url
+    assert "base_url" not in values["config"].get("api", {})
+    assert url.startswith("https://" if stack == "prod" else "http://")
+    peers = values["webserver"]["networkPolicy"]["ingress"]["from"]
+    cloud = OfflineCloud(REGION)
+    subnets = sorted(cloud.describe_subnet(s)["cidrBlock"] for s in stack_settings(stack).network.private_subnet_ids)
+    assert [p["ipBlock"]["cidr"] for p in peers if "ipBlock" in p] == subnets

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import cache
-from typing import Any
 
 import pytest
 
@@ -12,27 +10,14 @@ from airflow_chart.footprint import namespace_quota, task_pod
 from airflow_chart.values import OIDC_SECRET_CHECKSUM_ANNOTATION
 from components.airflow_auth import CLIENT_SECRET_ENV
 from config import ConfigError
-from offline import Inventory, run_stack
 from offline.engine import is_secret_value, unwrap
 from offline.report import render_json, render_text
 from offline.stack_file import FAKE_SECRETS
-from tests.support import PROJECT_PREFIX as P
 from tests.support import stack_inventory, stack_settings
 from tests.values_support import AIRFLOW_2, airflow_override, schema_errors, values_for
+from tests.variants import break_glass_airflow_2, password_prod
 
 CLIENT_SECRET = FAKE_SECRETS["airflowOidcClientSecret"]
-BREAK_GLASS = {"type": "password", "breakGlassAdmin": {"email": "airflow-admins@example.com"}}
-
-
-def password_prod(**airflow: Any) -> dict[str, Any]:
-    """Prod with a break-glass admin instead of SSO (the stack file's OIDC keys and client secret removed)."""
-    return {**airflow_override("prod", auth=BREAK_GLASS, **airflow), P + "airflowOidcClientSecret": None}
-
-
-@cache
-def break_glass_airflow_2() -> Inventory:
-    """The one extra whole-stack run: prod on Airflow 2 with password login and a break-glass admin."""
-    return run_stack("prod", password_prod(**AIRFLOW_2))
 
 
 @pytest.mark.parametrize("major", [3, 2])

@@ -1,0 +1,31 @@
+"""Whole-program runs of stack-file variants, cached so several test files share one run each."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from offline import Inventory, run_stack
+from tests.support import PROJECT_PREFIX as P
+from tests.values_support import AIRFLOW_2, airflow_override
+
+BREAK_GLASS = {"type": "password", "breakGlassAdmin": {"email": "airflow-admins@example.com"}}
+
+
+def password_prod(**airflow: Any) -> dict[str, Any]:
+    """Prod with a break-glass admin instead of SSO (the stack file's OIDC keys and client secret removed)."""
+    return {**airflow_override("prod", auth=BREAK_GLASS, **airflow), P + "airflowOidcClientSecret": None}
+
+
+@cache
+def break_glass_airflow_2() -> Inventory:
+    """Prod on Airflow 2 with password login and a break-glass admin (an ALB with TLS in front)."""
+    return run_stack("prod", password_prod(**AIRFLOW_2))
+
+
+@cache
+def airflow_2_stack(stack: str) -> Inventory:
+    """A stack file run on Airflow 2 (prod: the break-glass variant, so one run serves both issues' tests)."""
+    if stack == "prod":
+        return break_glass_airflow_2()
+    return run_stack(stack, airflow_override(stack, **AIRFLOW_2))
