@@ -445,15 +445,18 @@ def break_glass_admin(settings: Settings) -> BreakGlassAdmin | None:
 
 
 def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """Merge ``extra`` into ``base``: mappings key by key, lists (extra volumes and mounts) appended."""
     for key, value in extra.items():
         if isinstance(value, Mapping) and isinstance(base.get(key), dict):
             _merge(base[key], value)
+        elif isinstance(value, list) and isinstance(base.get(key), list):
+            base[key] = [*base[key], *value]
         else:
             base[key] = value
 
 
 def _identity(settings: Settings, wiring: ReleaseWiring, values: dict[str, Any]) -> None:
-    """UI login (webserver_config.py, client-secret env, break-glass job) and the secrets backend."""
+    """UI login (webserver_config.py, client-secret volume, break-glass job) and the secrets backend."""
     names, major = settings.shape.secret_names, settings.shape.major
     backend = secrets_backend_values(settings)
     if backend is not None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 import types
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.airflow_auth import (
-    CLIENT_SECRET_ENV,
+    CLIENT_SECRET_DIR,
+    CLIENT_SECRET_VOLUME,
     CONFIG_CHECKSUM_ANNOTATION,
     BreakGlassAdmin,
     OidcLogin,
@@ -49,9 +51,16 @@ class FakeRemote:
         return self.claims
 
 
+SECRET_FILE = f"{CLIENT_SECRET_DIR}/client-secret"
+
+
 @pytest.fixture
-def load_config(monkeypatch: pytest.MonkeyPatch):
-    """Execute a webserver_config.py text the way Flask's from_pyfile does, against stand-in FAB modules."""
+def load_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Execute a webserver_config.py text the way Flask's from_pyfile does, against stand-in FAB modules.
+
+    The Secret's mount point is redirected to a temporary file holding the secret (as the kubelet writes
+    it: the value, no trailing newline added).
+    """
     modules = {
         "flask_appbuilder": {},
         "flask_appbuilder.const": {"AUTH_DB": 1, "AUTH_OAUTH": 4},
@@ -68,11 +77,12 @@ def load_config(monkeypatch: pytest.MonkeyPatch):
         module = types.ModuleType(name)
         module.__dict__.update(attributes)
         monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.setenv(CLIENT_SECRET_ENV, "s3cr3t-from-the-pod-env")
+    secret = tmp_path / "client-secret"
+    secret.write_text("s3cr3t-from-the-mounted-secret\n")
 
     def load(text: str) -> dict[str, Any]:
         namespace: dict[str, Any] = {"__name__": "webserver_config"}
-        exec(compile(text, "webserver_config.py", "exec"), namespace)
+        exec(compile(text.replace(SECRET_FILE, str(secret)), "webserver_config.py", "exec"), namespace)
         return namespace
 
     return load
@@ -84,7 +94,7 @@ def user_info(config: dict[str, Any], id_token: dict[str, Any], userinfo: dict[s
     return manager.get_oauth_user_info("oidc", {"access_token": "x", "userinfo": id_token})
 
 
-def test_oidc_config_logs_in_against_the_issuer_with_the_secret_from_the_environment(load_config) -> None:
+def test_oidc_config_logs_in_against_the_issuer_with_the_secret_from_the_mounted_file(load_config) -> None:
     text = render_oidc_webserver_config(LOGIN)
     config = load_config(text)
     assert config["AUTH_TYPE"] == 4
@@ -94,9 +104,16 @@ def test_oidc_config_logs_in_against_the_issuer_with_the_secret_from_the_environ
     remote = provider["remote_app"]
     assert remote["server_metadata_url"] == "https://login.example.com/realms/acme/.well-known/openid-configuration"
     assert remote["client_id"] == "airflow-prod"
-    assert remote["client_secret"] == "s3cr3t-from-the-pod-env"
+    assert remote["client_secret"] == "s3cr3t-from-the-mounted-secret"
     assert "s3cr3t" not in text
+    assert "environ" not in text  # the chart would copy an env var into the config page's sections
     assert remote["client_kwargs"] == {"scope": "openid email profile"}
+
+
+def test_without_the_mounted_secret_the_server_does_not_start(load_config, tmp_path: Path) -> None:
+    (tmp_path / "client-secret").unlink()
+    with pytest.raises(FileNotFoundError):
+        load_config(render_oidc_webserver_config(LOGIN))
 
 
 def test_oidc_roles_come_from_groups_and_are_synced_at_every_login(load_config) -> None:
@@ -184,15 +201,24 @@ def test_airflow_3_values_mount_the_config_in_the_api_server_and_roll_it_on_chan
     assert set(fragment) == {"apiServer"}
     section = fragment["apiServer"]
     assert section["apiServerConfig"] == text
-    assert section["env"] == [
+    assert "env" not in section
+    assert section["extraVolumes"] == [
         {
-            "name": CLIENT_SECRET_ENV,
-            "valueFrom": {"secretKeyRef": {"name": "airflow-oidc-client", "key": "client-secret"}},
+            "name": CLIENT_SECRET_VOLUME,
+            "secret": {
+                "secretName": "airflow-oidc-client",
+                "items": [{"key": "client-secret", "path": "client-secret"}],
+                "defaultMode": 0o440,  # group 0 reads it: Airflow runs as 50000:0
+            },
         }
     ]
+    assert section["extraVolumeMounts"] == [
+        {"name": CLIENT_SECRET_VOLUME, "mountPath": CLIENT_SECRET_DIR, "readOnly": True}
+    ]
+    assert f"{CLIENT_SECRET_DIR}/client-secret" in text
     other = auth_values(3, render_password_webserver_config())["apiServer"]
     assert section["podAnnotations"][CONFIG_CHECKSUM_ANNOTATION] != other["podAnnotations"][CONFIG_CHECKSUM_ANNOTATION]
-    assert "env" not in other
+    assert "extraVolumes" not in other
     _, values = values_for("prod")
     assert schema_errors(merged(values, fragment), "1.19.0") == []
 
@@ -200,7 +226,8 @@ def test_airflow_3_values_mount_the_config_in_the_api_server_and_roll_it_on_chan
 def test_airflow_2_values_use_the_webserver_config() -> None:
     fragment = auth_values(2, render_oidc_webserver_config(LOGIN), SecretKeyRef("airflow-oidc-client"))
     assert set(fragment) == {"webserver"}
-    assert set(fragment["webserver"]) == {"webserverConfig", "env"}  # the chart checksums this ConfigMap itself
+    # The chart checksums this ConfigMap itself.
+    assert set(fragment["webserver"]) == {"webserverConfig", "extraVolumes", "extraVolumeMounts"}
     _, values = values_for("prod", airflow_override("prod", **AIRFLOW_2))
     assert schema_errors(merged(values, fragment), "1.19.0") == []
 

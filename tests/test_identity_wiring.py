@@ -8,7 +8,7 @@ import pytest
 
 from airflow_chart.footprint import namespace_quota, task_pod
 from airflow_chart.values import OIDC_SECRET_CHECKSUM_ANNOTATION
-from components.airflow_auth import CLIENT_SECRET_ENV
+from components.airflow_auth import CLIENT_SECRET_DIR, CLIENT_SECRET_VOLUME
 from config import ConfigError
 from offline.engine import is_secret_value, unwrap
 from offline.report import render_json, render_text
@@ -27,9 +27,13 @@ def test_oidc_login_reads_its_client_secret_from_a_secret_and_rolls_on_rotation(
     config = section["apiServerConfig" if major == 3 else "webserverConfig"]
     assert '"client_id": "airflow-prod"' in config
     assert "AUTH_OAUTH" in config and '"airflow-admins": ["Admin"]' in config
-    [env] = section["env"]
     secret = settings.shape.secret_names.oidc_client_secret
-    assert env == {"name": CLIENT_SECRET_ENV, "valueFrom": {"secretKeyRef": {"name": secret, "key": "client-secret"}}}
+    assert "env" not in section  # the chart would also copy it into [kubernetes_environment_variables]
+    [volume] = [v for v in section["extraVolumes"] if v["name"] == CLIENT_SECRET_VOLUME]
+    assert volume["secret"]["secretName"] == secret
+    assert {"name": CLIENT_SECRET_VOLUME, "mountPath": CLIENT_SECRET_DIR, "readOnly": True} in section[
+        "extraVolumeMounts"
+    ]
     assert section["podAnnotations"][OIDC_SECRET_CHECKSUM_ANNOTATION] == "0c" * 32
     assert values["createUserJob"]["enabled"] is False
     assert CLIENT_SECRET not in json.dumps(values)
@@ -58,7 +62,7 @@ def test_prod_oidc_plan_has_the_secret_but_never_its_value() -> None:
     assert is_secret_value(secret.inputs["stringData"])  # a Pulumi secret, delivered to the pods by Kubernetes
     assert unwrap(secret.inputs["stringData"]) == {"client-secret": CLIENT_SECRET}
     text = render_text("prod", inventory, values=True)
-    assert "checksum/oidc-client-secret" in text and "AIRFLOW_PLATFORM_OIDC_CLIENT_SECRET" in text
+    assert "checksum/oidc-client-secret" in text and CLIENT_SECRET_DIR in text
     assert CLIENT_SECRET not in text
     assert CLIENT_SECRET not in render_json("prod", inventory)
     assert "breakGlassAdminPassword" not in inventory.outputs
