@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 import wiring
+from components.airflow_auth import redirect_uri
 from components.airflow_release import AirflowRelease
 from components.buckets import AirflowBuckets
 from components.cluster import ClusterAccess
@@ -118,6 +119,9 @@ pulumi.export("releaseName", airflow.release_name)
 pulumi.export("apiServiceName", airflow.api_service_name)
 pulumi.export("apiServicePort", airflow.api_service_port)
 pulumi.export("airflowUrl", front_door.url)
+if settings.airflow.auth.type == "oidc":
+    # The callback to register with the identity provider's OAuth client.
+    pulumi.export("oidcRedirectUri", front_door.url.apply(lambda url: redirect_uri(url, shape.major)))
 if airflow.admin_password is not None:
     pulumi.export("adminPassword", airflow.admin_password)  # secret: pulumi stack output --show-secrets
 if airflow.break_glass_password is not None:

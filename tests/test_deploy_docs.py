@@ -52,7 +52,6 @@ def test_the_first_prod_admin_never_types_a_password_on_the_command_line() -> No
 
 
 def test_every_stack_output_the_readme_names_exists() -> None:
-
     exported = set().union(*(stack_inventory(stack).outputs for stack in STACKS), break_glass_airflow_2().outputs)
     named = set(re.findall(r"pulumi stack output (\w+)", README))
     assert named, "the README names no outputs"

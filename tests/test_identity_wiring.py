@@ -66,11 +66,13 @@ def test_prod_oidc_plan_has_the_secret_but_never_its_value() -> None:
     assert CLIENT_SECRET not in text
     assert CLIENT_SECRET not in render_json("prod", inventory)
     assert "breakGlassAdminPassword" not in inventory.outputs
+    assert inventory.outputs["oidcRedirectUri"] == "https://airflow.data.example.com/auth/oauth-authorized/oidc"
 
 
 def test_break_glass_prod_exports_the_generated_password_as_a_secret() -> None:
     inventory = break_glass_airflow_2()
     assert "breakGlassAdminPassword" in inventory.secret_outputs
+    assert "oidcRedirectUri" not in inventory.outputs
     names = {r.name for r in inventory.of_type("kubernetes:core/v1:Secret")}
     assert "airflow-break-glass-admin" in names and "airflow-oidc-client-secret" not in names
     password = inventory.one("random:index/randomPassword:RandomPassword", "airflow-break-glass-admin-password")
