@@ -126,8 +126,3 @@ class FrontDoorConfig(Model):
     def tls(self) -> bool:
         """Whether the listener terminates TLS."""
         return self.certificate_arn is not None
-
-    @property
-    def listener_port(self) -> int:
-        """The port clients connect to."""
-        return self.port or (443 if self.tls else 80)

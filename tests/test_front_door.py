@@ -46,7 +46,8 @@ def test_each_stack_has_an_internal_load_balancer_of_its_type_admitting_exactly_
     ]
     group = inventory.one("aws:ec2/securityGroup:SecurityGroup", "front-door-sg")
     rules = [r.inputs for r in inventory.of_type(INGRESS) if r.parent == group.parent]
-    ports = {443, 80} if front_door.type == "alb" and front_door.tls else {front_door.listener_port}
+    ports = {listener.inputs["port"] for listener in inventory.of_type(LISTENER)}
+    assert ports == ({443, 80} if front_door.type == "alb" and front_door.tls else {front_door.port or 80})
     for port in ports:
         admitted = sorted(r["cidrIpv4"] for r in rules if r["fromPort"] == port == r["toPort"])
         assert admitted == sorted(front_door.client_cidrs)
