@@ -275,7 +275,7 @@ def load_balancer_args(
         type=fd.type,
         name=names.load_balancer,
         vpc_id=vpc_id,
-        subnet_ids=tuple(settings.network.private_subnet_ids),
+        subnet_ids=tuple(fd.subnet_ids or settings.network.private_subnet_ids),
         client_cidrs=tuple(fd.client_cidrs),
         target_port=settings.shape.api_service_port,
         health_check_path=settings.shape.health_path,

@@ -8,6 +8,11 @@ import pulumi
 import pulumi_aws as aws
 
 
+def cidr_label(cidr: str) -> str:
+    """A resource-name-safe spelling of a CIDR: `10.0.0.0/16` -> `10.0.0.0-16`, `2001:db8::/32` -> `2001.db8..-32`."""
+    return cidr.replace(":", ".").replace("/", "-")
+
+
 class Connections:
     """Who may reach the resources behind one security group, and on which TCP port.
 
@@ -38,10 +43,19 @@ class Connections:
     def allow_from_cidrs(
         self, rule_name: str, cidrs: list[str], port: int, description: str
     ) -> list[aws.vpc.SecurityGroupIngressRule]:
-        """Admit TCP ``port`` from each CIDR (IPv4 or IPv6): for clients outside AWS security groups."""
+        """Admit TCP ``port`` from each CIDR (IPv4 or IPv6): for clients outside AWS security groups.
+
+        Each rule is named after its CIDR, not its position: removing or reordering CIDRs then only
+        creates and deletes rules, never rewrites one into a duplicate of another (which AWS refuses).
+        """
         return [
-            self._rule(f"{rule_name}-{index}", port, description, **{"cidr_ipv6" if ":" in cidr else "cidr_ipv4": cidr})
-            for index, cidr in enumerate(cidrs)
+            self._rule(
+                f"{rule_name}-{cidr_label(cidr)}",
+                port,
+                description,
+                **{"cidr_ipv6" if ":" in cidr else "cidr_ipv4": cidr},
+            )
+            for cidr in cidrs
         ]
 
     def _rule(

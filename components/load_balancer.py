@@ -195,6 +195,10 @@ def access_log_delivery_statements(
                 "Resource": objects,
             }
         ]
+    # Only deliveries on behalf of this account (the confused-deputy guard of AWS's NLB example).
+    partition = bucket_arn.split(":")[1]
+    source_account = {"aws:SourceAccount": account_id}
+    source_arn = {"ArnLike": {"aws:SourceArn": f"arn:{partition}:logs:*:{account_id}:*"}}
     return [
         {
             "Sid": "LogDeliveryWrite",
@@ -202,7 +206,10 @@ def access_log_delivery_statements(
             "Principal": {"Service": NLB_LOG_DELIVERY},
             "Action": "s3:PutObject",
             "Resource": objects,
-            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+            "Condition": {
+                "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", **source_account},
+                **source_arn,
+            },
         },
         {
             "Sid": "LogDeliveryAclCheck",
@@ -210,6 +217,7 @@ def access_log_delivery_statements(
             "Principal": {"Service": NLB_LOG_DELIVERY},
             "Action": "s3:GetBucketAcl",
             "Resource": bucket_arn,
+            "Condition": {"StringEquals": source_account, **source_arn},
         },
     ]
 
@@ -270,7 +278,11 @@ class WebLoadBalancer(pulumi.ComponentResource):
             **self._type_attributes(args),
             tags=tagged(args.tags, args.name),
             # Elastic Load Balancing checks that it may write to the bucket when logs are turned on.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy] if log_policy else []),
+            # The name is fixed: a replacement (type, scheme) must delete the old one first, or AWS
+            # refuses the duplicate name.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[log_policy] if log_policy else [], delete_before_replace=True
+            ),
         )
         self.target_group = aws.lb.TargetGroup(
             f"{name}-tg",
@@ -324,18 +336,19 @@ class WebLoadBalancer(pulumi.ComponentResource):
     def source_cidrs(self) -> pulumi.Output[list[str]]:
         """Where the targets see this load balancer's traffic come from (for a network policy).
 
-        With client-IP preservation (NLB) the clients themselves; otherwise the load balancer
-        connects from its own addresses in its subnets (an ALB always proxies), so their CIDRs,
-        looked up once per subnet.
+        The load balancer connects from its own addresses in its subnets (an ALB always proxies; an
+        NLB's health checks too), so their CIDRs, looked up once per subnet; with client-IP
+        preservation (NLB) also the clients. Give the load balancer subnets of its own and these
+        blocks admit nothing else.
         """
-        if self.preserves_client_ip:
-            return pulumi.Output.from_input(sorted(self._args.client_cidrs))
         invoke = pulumi.InvokeOptions(parent=self)
         subnets = [aws.ec2.get_subnet_output(id=subnet, opts=invoke) for subnet in self._args.subnet_ids]
         dualstack = self._args.ip_address_type == "dualstack"
         blocks = [subnet.cidr_block for subnet in subnets]
         blocks += [subnet.ipv6_cidr_block for subnet in subnets] if dualstack else []
-        return pulumi.Output.all(*blocks).apply(lambda found: sorted({block for block in found if block}))
+        # Health checks always come from the load balancer's own addresses, even when it preserves client IPs.
+        clients = list(self._args.client_cidrs) if self.preserves_client_ip else []
+        return pulumi.Output.all(*blocks).apply(lambda found: sorted({b for b in [*found, *clients] if b}))
 
     def readiness_gate_labels(self) -> dict[str, str]:
         """Labels for the namespace of the bound Service: its pods turn Ready only once healthy in the target group.

@@ -11,7 +11,16 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from config.models import Model
-from config.types import AcmCertificateArn, BucketName, Cidr, DnsHostname, ElbTlsPolicy, HostedZoneId, S3Prefix
+from config.types import (
+    AcmCertificateArn,
+    BucketName,
+    Cidr,
+    DnsHostname,
+    ElbTlsPolicy,
+    HostedZoneId,
+    S3Prefix,
+    SubnetId,
+)
 
 # AWS Load Balancer Controller chart versions whose IAM policy the repository carries
 # (components/data/aws-load-balancer-controller-iam-policy.json); a test keeps the two in step.
@@ -78,6 +87,13 @@ class FrontDoorConfig(Model):
         description="networks allowed to reach the listener ports, such as [10.60.0.0/16]; IPv6 needs "
         "ipAddressType dualstack",
     )
+    subnet_ids: list[SubnetId] | None = Field(
+        default=None,
+        min_length=2,
+        description="subnets of the load balancer, in at least two AZs; default network.privateSubnetIds. "
+        "Subnets of its own let the API server's network policy admit only the load balancer (a shared "
+        "subnet's block also admits every pod and node in it)",
+    )
     ip_address_type: Literal["ipv4", "dualstack"] = Field(
         default="ipv4", description="ipv4, or dualstack for IPv6 clients (the subnets need IPv6 blocks)"
     )
@@ -120,6 +136,13 @@ class FrontDoorConfig(Model):
     def _distinct(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
             raise ValueError("expected distinct CIDR blocks")
+        return value
+
+    @field_validator("subnet_ids")
+    @classmethod
+    def _distinct_subnets(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("expected distinct subnet ids")
         return value
 
     @property

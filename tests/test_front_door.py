@@ -13,7 +13,7 @@ from components.lb_controller import NAMESPACE, SERVICE_ACCOUNT
 from components.load_balancer import READINESS_GATE_LABEL, WebLoadBalancer, WebLoadBalancerArgs
 from config import ConfigError
 from config.naming import aws_names
-from offline import Inventory
+from offline import Inventory, run_stack
 from offline.cloud import ACCOUNT_ID, OfflineCloud
 from offline.engine import unwrap
 from tests.support import PROJECT_PREFIX as P
@@ -141,7 +141,9 @@ def test_api_network_policy_admits_the_load_balancers_subnets_and_airflows_pods(
     assert {"podSelector": {"matchLabels": {"tier": "airflow", "release": "airflow"}}} in peers
 
 
-def test_an_nlb_preserving_client_ips_is_reached_from_the_clients(run_components: Callable[..., Inventory]) -> None:
+def test_an_nlb_preserving_client_ips_is_reached_from_the_clients_and_its_health_checks(
+    run_components: Callable[..., Inventory],
+) -> None:
     def program() -> None:
         args = WebLoadBalancerArgs(
             type="nlb",
@@ -155,7 +157,10 @@ def test_an_nlb_preserving_client_ips_is_reached_from_the_clients(run_components
         )
         pulumi.export("sources", WebLoadBalancer("front-door", args).source_cidrs())
 
-    assert run_components(program).outputs["sources"] == ["10.60.0.0/22", "10.60.4.0/22"]
+    sources = run_components(program).outputs["sources"]
+    subnets = [OfflineCloud(REGION).describe_subnet(s)["cidrBlock"] for s in SUBNETS]
+    # The clients, and the NLB's own subnets: its health checks come from its node addresses.
+    assert sources == sorted(["10.60.0.0/22", "10.60.4.0/22", *subnets])
 
 
 @pytest.mark.parametrize(
@@ -200,3 +205,24 @@ def test_on_airflow_2_the_load_balancer_fronts_the_webserver(stack: str, lb_type
     cloud = OfflineCloud(REGION)
     subnets = sorted(cloud.describe_subnet(s)["cidrBlock"] for s in stack_settings(stack).network.private_subnet_ids)
     assert [p["ipBlock"]["cidr"] for p in peers if "ipBlock" in p] == subnets
+
+
+def test_load_balancer_subnets_of_its_own_are_all_the_api_server_admits_besides_airflow() -> None:
+    own = ["subnet-0f1e2d3c4b5a69871", "subnet-0f1e2d3c4b5a69872"]
+    inventory = run_stack("uat", override("uat", "frontDoor.subnetIds", own))
+    assert inventory.one(LB).inputs["subnets"] == own
+    cloud = OfflineCloud(REGION)
+    peers = airflow_values(inventory)["apiServer"]["networkPolicy"]["ingress"]["from"]
+    assert [p["ipBlock"]["cidr"] for p in peers if "ipBlock" in p] == sorted(
+        cloud.describe_subnet(s)["cidrBlock"] for s in own
+    )
+
+
+@pytest.mark.parametrize(
+    ("subnets", "said"),
+    [(["subnet-0f1e2d3c4b5a69871"], "at least 2"), (["subnet-0f1e2d3c4b5a69871"] * 2, "distinct subnet ids")],
+)
+def test_load_balancer_subnets_are_checked_by_name(subnets: list[str], said: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        stack_settings("uat", override("uat", "frontDoor.subnetIds", subnets))
+    assert any(str(p).startswith(P + "frontDoor.subnetIds") and said in str(p) for p in caught.value.problems)

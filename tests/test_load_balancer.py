@@ -157,6 +157,33 @@ def test_alb_is_internal_hardened_and_logs_to_its_bucket() -> None:
     assert lb["accessLogs"] == {"bucket": "etl-airflow-lb-logs-prod", "prefix": "front-door", "enabled": True}
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_replaced_load_balancer_is_deleted_first_because_its_name_is_fixed(variant: str) -> None:
+    """Changing type or scheme replaces it; AWS refuses a second load balancer of the same name."""
+    assert built(variant).one(LB).delete_before_replace is True
+
+
+def client_rule_names(cidrs: list[str]) -> dict[str, str]:
+    """CIDR -> resource name of the ingress rules `allow_from_cidrs` registers for ``cidrs``."""
+
+    def program() -> None:
+        owner = pulumi.ComponentResource("test:index:Owner", "owner")
+        Connections(owner, "lb", WORKLOAD_SG).allow_from_cidrs("clients-443", cidrs, 443, "Clients")
+
+    with offline_engine("test", {"aws:region": REGION}, [], [], REGION) as inventory:
+        run_program(inventory, program)
+    return {r.inputs.get("cidrIpv4") or r.inputs["cidrIpv6"]: r.name for r in inventory.of_type(INGRESS)}
+
+
+def test_client_rules_are_named_after_their_cidr_so_dropping_one_leaves_the_others_untouched() -> None:
+    """Rules named by position would be rewritten into duplicates of each other, which AWS refuses."""
+    before = client_rule_names(["10.1.0.0/16", "10.2.0.0/16", "2001:db8::/32"])
+    after = client_rule_names(["2001:db8::/32", "10.2.0.0/16"])
+    assert after == {cidr: before[cidr] for cidr in after}
+    assert before["10.1.0.0/16"] == "lb-clients-443-10.1.0.0-16"
+    assert before["2001:db8::/32"] == "lb-clients-443-2001.db8..-32"
+
+
 @pytest.mark.parametrize(("variant", "protocol", "port"), [("nlb", "TCP", 80), ("nlb-tls", "TLS", 443)])
 def test_nlb_listener_is_tcp_or_tls_with_the_tls13_policy(variant: str, protocol: str, port: int) -> None:
     [listener] = [r.inputs for r in of(variant, LISTENER)]
@@ -223,12 +250,18 @@ def test_log_bucket_is_locked_down_protected_and_written_by_elb_only_under_its_p
     assert lifecycle["expire-access-logs"]["expiration"] == {"days": 90}
 
 
-def test_nlb_logs_are_delivered_by_the_log_delivery_service_with_the_owner_acl() -> None:
+def test_nlb_logs_are_delivered_by_the_log_delivery_service_with_the_owner_acl_for_this_account_only() -> None:
     statements = access_log_delivery_statements("nlb", "arn:aws:s3:::b", "p", ACCOUNT_ID)
     assert {s["Principal"]["Service"] for s in statements} == {NLB_LOG_DELIVERY}
+    this_account = {"ArnLike": {"aws:SourceArn": f"arn:aws:logs:*:{ACCOUNT_ID}:*"}}
     write = next(s for s in statements if s["Action"] == "s3:PutObject")
-    assert write["Condition"] == {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}
-    assert next(s for s in statements if s["Action"] == "s3:GetBucketAcl")["Resource"] == "arn:aws:s3:::b"
+    assert write["Condition"] == {
+        "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceAccount": ACCOUNT_ID},
+        **this_account,
+    }
+    acl_check = next(s for s in statements if s["Action"] == "s3:GetBucketAcl")
+    assert acl_check["Resource"] == "arn:aws:s3:::b"
+    assert acl_check["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}, **this_account}
     policy = json.loads(built("nlb-tls").one(BUCKET_POLICY).inputs["policy"])
     assert NLB_LOG_DELIVERY in json.dumps(policy) and ALB_LOG_DELIVERY not in json.dumps(policy)
 

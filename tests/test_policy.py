@@ -73,6 +73,8 @@ def _allow(action: str, resource: str) -> str:
 
 ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/X"
 OPEN_DB = {"cidrIpv4": "0.0.0.0/0", "referencedSecurityGroupId": None}
+# Registration order follows when inputs resolve, so crafted changes name the rule they change.
+DB_INGRESS = "metadata-db-from-workloads"
 
 # (policy, stack, crafted records, expected message fragment)
 CASES = [
@@ -168,13 +170,13 @@ CASES = [
     (
         "ec2-no-open-ingress",
         "prod",
-        lambda r: changed(r, INGRESS, **OPEN_DB),
+        lambda r: changed(r, INGRESS, DB_INGRESS, **OPEN_DB),
         "(prod): remove the ingress from 0.0.0.0/0",
     ),
     (
         "ec2-no-open-ingress",
         "dev",
-        lambda r: changed(r, INGRESS, **OPEN_DB),
+        lambda r: changed(r, INGRESS, DB_INGRESS, **OPEN_DB),
         "listener ports (none: the group is on no",
     ),
     ("lb-internal", "uat", lambda r: [*r, added(r, LB, "api", internal=False)], "Load balancer api: set internal=True"),
@@ -242,8 +244,10 @@ def test_internet_facing_load_balancer_passes_when_the_stack_config_allows_it() 
 
 def _dev_with_public_load_balancer(ingress_port: int) -> list[Registration]:
     """dev plus an internet-facing LB on the DB security group (as if it were the LB's group) with a 443 listener."""
-    base = changed(records("dev"), INGRESS, cidrIpv4="0.0.0.0/0", fromPort=ingress_port, toPort=ingress_port)
-    group = next(r for r in base if r.type == SG)
+    base = changed(
+        records("dev"), INGRESS, DB_INGRESS, cidrIpv4="0.0.0.0/0", fromPort=ingress_port, toPort=ingress_port
+    )
+    group = next(r for r in base if r.type == SG and r.name == "metadata-db-sg")
     balancer = added(base, LB, "api", internal=True, securityGroups=["sg-from-group"])
     balancer.property_dependencies["securityGroups"] = [group.urn]
     listener = added(base, LISTENER, "https", port=443, loadBalancerArn="lb-arn")
