@@ -97,10 +97,11 @@ def one_off(settings: Settings) -> list[PodResources]:
 
 
 def namespace_quota(settings: Settings) -> QuotaSizing:
-    """The ResourceQuota: full parallelism, every component at its maxima while rolling, every job."""
+    """The ResourceQuota: every running task (parallelism per scheduler), every component at its maxima
+    while rolling, every job."""
     guardrails = settings.airflow.guardrails
     return quota_sizing(
-        settings.airflow.parallelism,
+        settings.airflow.max_running_tasks,
         task_pod(settings),
         long_running(settings),
         one_off(settings),

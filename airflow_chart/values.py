@@ -196,7 +196,13 @@ def _airflow_config(settings: Settings, wiring: ReleaseWiring) -> dict[str, dict
     airflow = settings.airflow
     ui_section = "api" if settings.shape.major >= 3 else "webserver"
     return {
-        "core": {"parallelism": airflow.parallelism, "load_examples": "False"},
+        "core": {
+            "parallelism": airflow.parallelism,  # per scheduler
+            # Tasks without a pool run in default_pool (128 slots unless set): size it for every
+            # scheduler's parallelism. Read only when `airflow db migrate` first creates the pool.
+            "default_pool_task_slot_count": airflow.max_running_tasks,
+            "load_examples": "False",
+        },
         "logging": {
             "remote_logging": "True",
             "remote_base_log_folder": f"s3://{wiring.log_bucket}/{airflow.log_prefix}",
@@ -210,7 +216,12 @@ def _airflow_config(settings: Settings, wiring: ReleaseWiring) -> dict[str, dict
             # execution_api_server_url take the path of base_url, and stay on / this way.
             **({"base_url": wiring.base_url} if wiring.base_url else {}),
         },
-        "kubernetes_executor": {"delete_worker_pods": "True", "delete_worker_pods_on_failure": "False"},
+        "kubernetes_executor": {
+            "delete_worker_pods": "True",
+            "delete_worker_pods_on_failure": "False",
+            # A task pod the namespace quota refuses ("exceeded quota") is queued again instead of failing.
+            "task_publish_max_retries": -1,
+        },
     }
 
 

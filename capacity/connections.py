@@ -1,6 +1,7 @@
 """Metadata-DB connection budget: does the DB (and PgBouncer) hold the configured parallelism?
 
-Model (documented in the README): every running task may hold one metadata connection
+Model (documented in the README): every running task (up to `[core] parallelism` per scheduler)
+may hold one metadata connection
 (directly on Airflow 2, through the API server's pool on Airflow 3), and every long-running
 Airflow pod keeps a SQLAlchemy pool of up to 15 (pool_size 5 + max_overflow 10).
 10% of max_connections stays free for RDS maintenance, migrations and operators.
@@ -32,7 +33,7 @@ def effective_max_connections(instance_class: str, pinned: int | None = None) ->
 class ConnectionBudget:
     """Numbers behind the connection rules, for error messages and the README."""
 
-    parallelism: int
+    running_tasks: int
     airflow_pods: int
     client_connections: int
     server_connections_needed: int
@@ -40,14 +41,17 @@ class ConnectionBudget:
     usable_connections: int
 
 
-def connection_budget(parallelism: int, airflow_pods: int, max_connections: int) -> ConnectionBudget:
-    """Peak client connections of `parallelism` tasks and `airflow_pods` long-running pods versus the DB."""
+def connection_budget(running_tasks: int, airflow_pods: int, max_connections: int) -> ConnectionBudget:
+    """Peak client connections of `running_tasks` tasks and `airflow_pods` long-running pods versus the DB.
+
+    ``running_tasks`` is the stack's ceiling: `[core] parallelism` x the schedulers (each runs that many).
+    """
     return ConnectionBudget(
-        parallelism=parallelism,
+        running_tasks=running_tasks,
         airflow_pods=airflow_pods,
-        client_connections=parallelism + POOL_PER_AIRFLOW_POD * airflow_pods,
+        client_connections=running_tasks + POOL_PER_AIRFLOW_POD * airflow_pods,
         server_connections_needed=SERVER_CONNECTIONS_PER_AIRFLOW_POD * airflow_pods
-        + math.ceil(parallelism / TASKS_PER_SERVER_CONNECTION),
+        + math.ceil(running_tasks / TASKS_PER_SERVER_CONNECTION),
         max_connections=max_connections,
         usable_connections=int(max_connections * USABLE_FRACTION),
     )

@@ -1,6 +1,6 @@
-"""NamespaceGuardrails: a ResourceQuota sized so a full parallelism still fits, and a LimitRange.
+"""NamespaceGuardrails: a ResourceQuota sized so every task pod the executors may run still fits, and a LimitRange.
 
-The quota arithmetic is a pure function (`quota_sizing`): parallelism x the task pod, plus every
+The quota arithmetic is a pure function (`quota_sizing`): the task pods x the task pod size, plus every
 long-running component at its most replicas *and* its rolling-update surge (a `helm upgrade` that
 changes the config rolls them all at once, and surge pods count against the quota), plus the one-off
 pods (migration job, cleanup, create-user, DB bootstrap). Once a quota covers requests and limits,
@@ -165,28 +165,30 @@ class QuotaSizing:
 
 
 def quota_sizing(
-    parallelism: int,
+    task_pods: int,
     task_pod: PodResources,
     long_running: Sequence[LongRunning],
     one_off: Sequence[PodResources] = (),
     launched_pods: int = 0,
     launched_pod: PodResources = NOTHING,
 ) -> QuotaSizing:
-    """Quota that admits ``parallelism`` task pods while every component rolls and every job runs.
+    """Quota that admits ``task_pods`` task pods while every component rolls and every job runs.
+
+    For the KubernetesExecutor that is `[core] parallelism` x the schedulers (each runs that many).
 
     ``launched_pods`` pods of ``launched_pod`` size (e.g. KubernetesPodOperator pods, which run
     beside their task pod and get the LimitRange defaults) are added on top.
     """
-    if parallelism < 1:
-        raise ValueError("parallelism must be at least 1")
-    tasks = task_pod.times(parallelism) + launched_pod.times(launched_pods)
+    if task_pods < 1:
+        raise ValueError("task_pods must be at least 1")
+    tasks = task_pod.times(task_pods) + launched_pod.times(launched_pods)
     components = NOTHING
     for component in long_running:
         components += component.pod.times(component.pods)
     jobs = NOTHING
     for pod in one_off:
         jobs += pod
-    pods = parallelism + launched_pods + sum(c.pods for c in long_running) + len(one_off)
+    pods = task_pods + launched_pods + sum(c.pods for c in long_running) + len(one_off)
     return QuotaSizing(pods, tasks + components + jobs, tasks, components, jobs)
 
 

@@ -117,7 +117,12 @@ class AirflowConfig(Model):
         default=DEFAULT_CHART_VERSION, description="official chart version: " + ", ".join(SUPPORTED_CHART_VERSIONS)
     )
     image: ImageConfig = Field(default_factory=ImageConfig, description="Airflow image")
-    parallelism: int = Field(ge=1, le=10000, description="max task instances running at once ([core] parallelism)")
+    parallelism: int = Field(
+        ge=1,
+        le=10000,
+        description="max task instances each scheduler runs at once ([core] parallelism); the stack runs up to "
+        "parallelism x scheduler.replicas, which the connection budget, the quota and the default pool are sized for",
+    )
     scheduler: ComponentConfig = Field(description="scheduler replicas and resources")
     api_server: ApiServerConfig = Field(description="API server (webserver on Airflow 2) replicas, resources, HPA")
     triggerer: ComponentConfig = Field(description="triggerer replicas and resources")
@@ -164,6 +169,11 @@ class AirflowConfig(Model):
     def major(self) -> int:
         """Airflow major version."""
         return int(self.version.split(".")[0])
+
+    @property
+    def max_running_tasks(self) -> int:
+        """Task instances running at once at most: `[core] parallelism` holds per scheduler."""
+        return self.parallelism * self.scheduler.replicas
 
     @property
     def image_tag(self) -> str:

@@ -112,7 +112,7 @@ _BY_ENVIRONMENT: dict[str, dict[str, Any]] = {
             2,
             _LARGE,
             parallelism=256,
-            pgbouncer={"enabled": True, "metadataPoolSize": 80},
+            pgbouncer={"enabled": True, "metadataPoolSize": 100},
             networkPolicies=True,
             exposeConfig="False",
             adminUser={"create": False},

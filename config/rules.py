@@ -345,12 +345,13 @@ def airflow_pods(s: Settings) -> int:
 
 def _connections(s: Settings) -> list[Problem]:
     budget = connection_budget(
-        s.airflow.parallelism,
+        s.airflow.max_running_tasks,
         airflow_pods(s),
         effective_max_connections(s.database.instance_class, s.database.max_connections),
     )
+    tasks = f"{budget.running_tasks} running tasks (parallelism {s.airflow.parallelism} x {s.airflow.scheduler.replicas} scheduler(s))"
     demand = (
-        f"parallelism {budget.parallelism} + {budget.airflow_pods} Airflow pods x {POOL_PER_AIRFLOW_POD} "
+        f"{tasks} + {budget.airflow_pods} Airflow pods x {POOL_PER_AIRFLOW_POD} "
         f"= {budget.client_connections} connections"
     )
     capacity = (
@@ -365,7 +366,7 @@ def _connections(s: Settings) -> list[Problem]:
                     "airflow.parallelism",
                     f"needs {demand} but {capacity}; enable airflow.pgbouncer, pick a larger "
                     "database.instanceClass or lower the parallelism",
-                    budget.parallelism,
+                    s.airflow.parallelism,
                 )
             ]
         return []
@@ -385,7 +386,7 @@ def _connections(s: Settings) -> list[Problem]:
                 "airflow.pgbouncer.metadataPoolSize",
                 f"{pgbouncer.replicas} PgBouncer pod(s) x {pgbouncer.metadata_pool_size} = {server_side} server "
                 f"connections cannot serve {budget.airflow_pods} Airflow pods x {SERVER_CONNECTIONS_PER_AIRFLOW_POD} "
-                f"+ parallelism {budget.parallelism} / {TASKS_PER_SERVER_CONNECTION} "
+                f"+ {budget.running_tasks} running tasks / {TASKS_PER_SERVER_CONNECTION} "
                 f"= {budget.server_connections_needed}",
                 pgbouncer.metadata_pool_size,
             )

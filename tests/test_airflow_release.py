@@ -124,7 +124,7 @@ def test_with_pgbouncer_airflow_connects_to_pgbouncer_which_requires_tls_to_rds(
     uri = urlparse(secret_value(inventory, names.metadata, "connection"))
     assert (uri.hostname, uri.port, uri.path) == ("airflow-pgbouncer.airflow-prod", 6543, "/airflow-metadata")
     ini = secret_value(inventory, names.pgbouncer_config, "pgbouncer.ini")
-    assert f"airflow-metadata = host={inventory.outputs['dbEndpoint']} dbname=airflow port=5432 pool_size=80" in ini
+    assert f"airflow-metadata = host={inventory.outputs['dbEndpoint']} dbname=airflow port=5432 pool_size=100" in ini
     assert "server_tls_sslmode = require" in ini
     assert "max_client_conn = 1000" in ini and "listen_port = 6543" in ini
     assert "stats_users = airflow_app" in ini and "max_prepared_statements = 200" in ini
@@ -327,7 +327,7 @@ def test_pgbouncer_rolls_on_any_change_to_the_secrets_it_mounts():
 
 
 def test_pgbouncer_rolls_when_the_pool_size_changes():
-    changed = run_stack("prod", airflow_override("prod", pgbouncer={"enabled": True, "metadataPoolSize": 60}))
+    changed = run_stack("prod", airflow_override("prod", pgbouncer={"enabled": True, "metadataPoolSize": 120}))
     assert pgbouncer_annotation(changed) != pgbouncer_annotation(stack_inventory("prod"))
 
 

@@ -124,6 +124,8 @@ def test_per_component_overrides_from_config_reach_the_values():
             "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
         },
         apiServer={"hpa": {"enabled": True, "maxReplicas": 8, "targetCpuPercent": 60}},
+        # A third scheduler runs another 256 tasks: the DB side of PgBouncer grows with it.
+        pgbouncer={"enabled": True, "metadataPoolSize": 140},
     )
     _, values = values_for("prod", override)
     assert values["scheduler"]["replicas"] == 3
@@ -356,3 +358,15 @@ def test_ports_the_wiring_relies_on_are_stated_in_the_values():
     _, values = values_for("prod")
     assert values["ports"] == {"apiServer": 8080, "airflowUI": 8080, "pgbouncer": PGBOUNCER_PORT, "triggererLogs": 8794}
     assert values["apiServer"]["networkPolicy"]["ingress"]["ports"] == [{"port": values["ports"]["apiServer"]}]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_default_pool_and_the_executor_are_sized_for_every_scheduler(stack: str) -> None:
+    settings, values = values_for(stack)
+    airflow = settings.airflow
+    core = values["config"]["core"]
+    assert core["parallelism"] == airflow.parallelism  # Airflow applies it per scheduler
+    # Without this the default pool's 128 slots would cap prod's 512 running tasks.
+    assert core["default_pool_task_slot_count"] == airflow.parallelism * airflow.scheduler.replicas
+    # A task pod the namespace quota refuses waits in the queue instead of failing its task.
+    assert values["config"]["kubernetes_executor"]["task_publish_max_retries"] == -1

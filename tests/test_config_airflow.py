@@ -7,7 +7,7 @@ import pytest
 from capacity.connections import connection_budget, effective_max_connections
 from config import ConfigError
 from config.rules import airflow_pods
-from tests.support import stack_settings
+from tests.support import make_settings, stack_settings
 from tests.values_support import GIT_HTTPS, GIT_SSH, P, airflow_override
 
 
@@ -53,8 +53,23 @@ def test_a_database_that_cannot_hold_the_parallelism_is_rejected_with_the_number
     message = problems("dev", overrides)
     line = next(line for line in message.splitlines() if f"{P}airflow.parallelism:" in line)
     assert "given 1000" in line
-    assert "parallelism 1000 + 4 Airflow pods x 15 = 1060 connections" in line
+    assert "1000 running tasks (parallelism 1000 x 1 scheduler(s)) + 4 Airflow pods x 15 = 1060 connections" in line
     assert "db.t4g.medium allows 364 (90% of max_connections 405)" in line
+
+
+def test_prods_default_sizing_holds_500_concurrent_tasks_within_the_connection_budget():
+    """The prod profile alone (no stack-file sizing): 2 schedulers x parallelism 256, db.r6g.large, PgBouncer."""
+    settings = make_settings("prod")  # raises ConfigError if the budget rules refuse the defaults
+    airflow = settings.airflow
+    assert settings.database.instance_class == "db.r6g.large"
+    assert airflow.max_running_tasks == airflow.parallelism * airflow.scheduler.replicas >= 500
+    budget = connection_budget(
+        airflow.max_running_tasks, airflow_pods(settings), effective_max_connections(settings.database.instance_class)
+    )
+    pgbouncer = airflow.pgbouncer
+    assert budget.client_connections <= pgbouncer.max_client_conn * pgbouncer.replicas
+    assert budget.server_connections_needed <= pgbouncer.metadata_pool_size * pgbouncer.replicas
+    assert pgbouncer.metadata_pool_size * pgbouncer.replicas <= budget.usable_connections
 
 
 def test_a_larger_instance_class_holds_the_same_parallelism():
@@ -62,7 +77,7 @@ def test_a_larger_instance_class_holds_the_same_parallelism():
         "dev", {P + "airflow": {"parallelism": 1000}, P + "database": {"instanceClass": "db.r6g.xlarge"}}
     )
     budget = connection_budget(
-        settings.airflow.parallelism, airflow_pods(settings), effective_max_connections("db.r6g.xlarge")
+        settings.airflow.max_running_tasks, airflow_pods(settings), effective_max_connections("db.r6g.xlarge")
     )
     assert budget.client_connections <= budget.usable_connections
 
@@ -70,7 +85,8 @@ def test_a_larger_instance_class_holds_the_same_parallelism():
 def test_pgbouncer_must_accept_every_client_connection():
     message = problems("prod", airflow_override("prod", pgbouncer={"enabled": True, "maxClientConn": 100}))
     line = next(line for line in message.splitlines() if f"{P}airflow.pgbouncer.maxClientConn:" in line)
-    assert "given 100" in line and "2 PgBouncer pod(s) x 100 cannot accept" in line and "= 421 connections" in line
+    assert "given 100" in line and "2 PgBouncer pod(s) x 100 cannot accept" in line
+    assert "512 running tasks (parallelism 256 x 2 scheduler(s)) + 11 Airflow pods x 15 = 677 connections" in line
 
 
 def test_pgbouncer_pools_must_fit_in_the_databases_max_connections():
@@ -135,12 +151,12 @@ def test_bad_release_values_name_their_key(fields, key, fragment):
     assert fragment in line
 
 
-def test_pgbouncer_server_pool_must_serve_the_parallelism():
+def test_pgbouncer_server_pool_must_serve_every_schedulers_parallelism():
     message = problems("prod", airflow_override("prod", pgbouncer={"enabled": True, "metadataPoolSize": 10}))
     line = next(line for line in message.splitlines() if f"{P}airflow.pgbouncer.metadataPoolSize:" in line)
     assert "given 10" in line
     assert "2 PgBouncer pod(s) x 10 = 20 server connections cannot serve 11 Airflow pods x 5" in line
-    assert "parallelism 256 / 4 = 119" in line
+    assert "+ 512 running tasks / 4 = 183" in line  # [core] parallelism 256 holds per scheduler, 2 of them
 
 
 def test_network_policies_need_the_prometheus_namespace_for_metrics():

@@ -118,16 +118,18 @@ def test_each_publisher_role_trusts_one_repository_environment_and_writes_only_i
 # -- namespace guardrails ------------------------------------------------------------------
 
 
-def test_quota_admits_full_parallelism_next_to_every_component() -> None:
-    settings = stack_settings("uat")
+@pytest.mark.parametrize("stack", ["uat", "prod"])
+def test_quota_admits_every_schedulers_parallelism_next_to_every_component(stack: str) -> None:
+    settings = stack_settings(stack)
     quota = namespace_quota(settings)
-    parallelism = settings.airflow.parallelism
-    assert quota.tasks == task_pod(settings).times(parallelism)
+    airflow = settings.airflow
+    running = airflow.parallelism * airflow.scheduler.replicas  # [core] parallelism holds per scheduler
+    assert quota.tasks == task_pod(settings).times(running)
     assert quota.total == quota.tasks + quota.long_running + quota.one_off
-    bigger = stack_settings("uat", airflow_override("uat", parallelism=parallelism + 10))
+    bigger = stack_settings(stack, airflow_override(stack, parallelism=airflow.parallelism + 10))
     grown = namespace_quota(bigger)
-    assert grown.pods == quota.pods + 10
-    assert grown.total == quota.total + task_pod(settings).times(10)
+    assert grown.pods == quota.pods + 10 * airflow.scheduler.replicas
+    assert grown.total == quota.total + task_pod(settings).times(10 * airflow.scheduler.replicas)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -1,4 +1,4 @@
-"""Namespace guardrails: quota arithmetic against parallelism, container defaults, Pod Security `restricted`."""
+"""Namespace guardrails: quota arithmetic against the task pods, container defaults, Pod Security `restricted`."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def test_surge_follows_max_surge() -> None:
     assert [surge_pods(2, "25%"), surge_pods(5, "25%"), surge_pods(2, "100%"), surge_pods(5, 1)] == [1, 2, 2, 1]
 
 
-def test_quota_fits_full_parallelism_while_every_component_rolls_and_jobs_run() -> None:
+def test_quota_fits_every_task_pod_while_every_component_rolls_and_jobs_run() -> None:
     scheduler = LongRunning("scheduler", replicas=2, surge=surge_pods(2, "25%"), pod=effective_pod([TASK, DEFAULTS]))
     api_server = LongRunning("api-server", replicas=5, surge=1, pod=TASK)  # HPA maximum
     sizing = quota_sizing(4, TASK, [scheduler, api_server], one_off=[DEFAULTS])
@@ -73,7 +73,7 @@ def test_quota_fits_full_parallelism_while_every_component_rolls_and_jobs_run() 
     assert with_launched.total == sizing.total + DEFAULTS.times(2)
 
 
-def test_quota_grows_linearly_with_parallelism() -> None:
+def test_quota_grows_linearly_with_the_task_pods() -> None:
     components = [LongRunning("triggerer", 2, 2, TASK)]
     small, large = quota_sizing(10, TASK, components), quota_sizing(110, TASK, components)
     assert large.pods - small.pods == 100
