@@ -27,6 +27,7 @@ from components.pgbouncer import PGBOUNCER_TLS_DIR
 from components.release_types import ReleaseWiring, SecretNames
 from components.secrets_backend import backend_config
 from config.airflow_models import ComponentConfig, Resources
+from config.front_door_rules import API_DRAIN_SECONDS
 from config.settings import Settings
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -304,7 +305,7 @@ def _pgbouncer(settings: Settings, names: SecretNames, checksum: str | None) -> 
 
 
 def _ui_access(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
-    """HPA, PDB and network-policy ingress of the API server (webserver on Airflow 2)."""
+    """HPA, network-policy ingress and drain-on-stop of the API server (webserver on Airflow 2)."""
     airflow = settings.airflow
     hpa = airflow.api_server.hpa
     # The front door's source addresses (its subnets, or its clients when it preserves their IPs).
@@ -327,6 +328,8 @@ def _ui_access(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
             ],
         },
         "networkPolicy": {"ingress": {"from": peers, "ports": [{"port": API_PORT}]}},
+        # Keep serving while the front door deregisters the pod, then stop (SIGTERM) within the grace period.
+        "containerLifecycleHooks": {"preStop": {"exec": {"command": ["sleep", str(API_DRAIN_SECONDS)]}}},
     }
 
 

@@ -550,7 +550,10 @@ class WebLoadBalancer(pulumi.ComponentResource):
 
 
 def service_url(host: str, tls: bool, port: int) -> str:
-    """`https://<host>` (with `:port` unless 443) when TLS, else `http://<host>:<port>`."""
-    if tls:
-        return f"https://{host}" if port == 443 else f"https://{host}:{port}"
-    return f"http://{host}:{port}"
+    """`https://<host>` or `http://<host>`, with `:port` unless it is the scheme's default.
+
+    Browsers and werkzeug drop a default port, so a URL that keeps it would not match what the
+    UI builds (redirect URIs, links).
+    """
+    scheme, default = ("https", 443) if tls else ("http", 80)
+    return f"{scheme}://{host}" if port == default else f"{scheme}://{host}:{port}"

@@ -15,6 +15,9 @@ from config.types import world_open
 # What chart 1.19.0 gives the API server (Airflow 3) and the webserver (Airflow 2):
 # no terminationGracePeriodSeconds on the api-server pod (the Kubernetes default), 30 s on the webserver.
 API_TERMINATION_GRACE_SECONDS = 30
+# A leaving API pod keeps serving this long (a preStop sleep) before it gets SIGTERM, while the load
+# balancer controller deregisters its target and the load balancer stops sending it new requests.
+API_DRAIN_SECONDS = 15
 
 
 def _partition(region: str) -> str:

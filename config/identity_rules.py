@@ -88,6 +88,19 @@ def auth_problems(environment: str, auth: AuthConfig, admin_user_create: bool = 
     return problems
 
 
+def sso_transport_problems(auth: AuthConfig, front_door_tls: bool) -> list[Problem]:
+    """OIDC login needs the UI behind TLS: the login code and the session cookie must not travel in clear."""
+    if auth.type == "oidc" and not front_door_tls:
+        return [
+            Problem(
+                "frontDoor.certificateArn",
+                "required with airflow.auth.type oidc: identity providers send the login code to an https "
+                "redirect URI, and the session cookie must not travel in clear",
+            )
+        ]
+    return []
+
+
 def image_problems(tag_suffix: str) -> list[Problem]:
     """The official images for Python 3.13 and later leave out the FAB provider (and authlib) every login needs."""
     match = re.search(r"python3\.(\d+)", tag_suffix)

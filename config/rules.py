@@ -16,6 +16,7 @@ from capacity.connections import (
     connection_budget,
     effective_max_connections,
 )
+from config import identity_rules
 from config.errors import Problem
 from config.front_door_rules import API_TERMINATION_GRACE_SECONDS, front_door_problems
 from config.naming import ACCOUNT_ID_STAND_IN, AwsNames, aws_names, bucket_name, lb_log_bucket_name
@@ -469,11 +470,10 @@ def _prod_world_open_cidrs(s: Settings) -> list[Problem]:
 
 def _identity(s: Settings) -> list[Problem]:
     """UI login, the Secrets Manager backend and the DAG publishers (config/identity_rules.py)."""
-    from config import identity_rules  # local: keeps this appended rule a self-contained merge
-
     airflow = s.airflow
     return [
         *identity_rules.auth_problems(s.environment, airflow.auth, airflow.admin_user.create),
+        *identity_rules.sso_transport_problems(airflow.auth, s.front_door.tls),
         *identity_rules.image_problems(airflow.image.tag_suffix),
         *identity_rules.secrets_backend_problems(s.environment, s.aws_region, airflow.secrets_backend),
         *identity_rules.publisher_problems(s.dags.source, s.dags.publishers, f"{s.name_prefix}-{s.environment}"),
@@ -482,9 +482,7 @@ def _identity(s: Settings) -> list[Problem]:
 
 def check_identity_secrets(settings: Settings, present: frozenset[str]) -> list[Problem]:
     """The OIDC client secret is set exactly when the login needs it."""
-    from config.identity_rules import auth_secret_problems
-
-    return auth_secret_problems(settings.airflow.auth, present)
+    return identity_rules.auth_secret_problems(settings.airflow.auth, present)
 
 
 def _front_door(s: Settings) -> list[Problem]:

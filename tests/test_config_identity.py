@@ -22,6 +22,7 @@ from config.identity_rules import (
     image_problems,
     publisher_problems,
     secrets_backend_problems,
+    sso_transport_problems,
 )
 
 OIDC = {
@@ -115,6 +116,14 @@ def test_prod_oidc_maps_someone_to_admin() -> None:
     viewers_only = AuthConfig.model_validate({**OIDC, "roleMapping": {"Viewer": ["analysts"]}})
     assert keys(auth_problems("prod", viewers_only)) == ["airflow.auth.roleMapping.Admin"]
     assert auth_problems("uat", viewers_only) == []
+
+
+def test_oidc_needs_a_tls_front_door_in_every_environment() -> None:
+    auth = AuthConfig.model_validate(OIDC)
+    [problem] = sso_transport_problems(auth, front_door_tls=False)
+    assert problem.key == "frontDoor.certificateArn" and "required with airflow.auth.type oidc" in str(problem)
+    assert sso_transport_problems(auth, front_door_tls=True) == []
+    assert sso_transport_problems(AuthConfig(), front_door_tls=False) == []  # password login
 
 
 def test_oidc_has_no_password_accounts() -> None:

@@ -12,6 +12,7 @@ import wiring
 from components.lb_controller import NAMESPACE, SERVICE_ACCOUNT
 from components.load_balancer import READINESS_GATE_LABEL, WebLoadBalancer, WebLoadBalancerArgs
 from config import ConfigError
+from config.front_door_rules import API_TERMINATION_GRACE_SECONDS
 from config.naming import aws_names
 from offline import Inventory, run_stack
 from offline.cloud import ACCOUNT_ID, OfflineCloud
@@ -226,3 +227,16 @@ def test_load_balancer_subnets_are_checked_by_name(subnets: list[str], said: str
     with pytest.raises(ConfigError) as caught:
         stack_settings("uat", override("uat", "frontDoor.subnetIds", subnets))
     assert any(str(p).startswith(P + "frontDoor.subnetIds") and said in str(p) for p in caught.value.problems)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_leaving_api_pod_keeps_serving_while_the_load_balancer_drains_it(stack: str) -> None:
+    """preStop sleep, then SIGTERM: no new requests reach a pod that is already shutting down."""
+    inventory = stack_inventory(stack)
+    hooks = airflow_values(inventory)["apiServer"]["containerLifecycleHooks"]
+    command = hooks["preStop"]["exec"]["command"]
+    assert command[0] == "sleep"  # coreutils in the Airflow image; no shell needed
+    drain = int(command[1])
+    deregistration = inventory.one(TARGET_GROUP).inputs["deregistrationDelay"]
+    assert 10 <= drain < API_TERMINATION_GRACE_SECONDS  # room for the server's own shutdown after SIGTERM
+    assert deregistration > drain  # connections the LB still holds stay open past the drain

@@ -13,7 +13,8 @@ from config import ConfigError
 from offline.engine import is_secret_value, unwrap
 from offline.report import render_json, render_text
 from offline.stack_file import FAKE_SECRETS
-from tests.support import stack_inventory, stack_settings
+from tests.support import PROJECT_PREFIX as P
+from tests.support import stack_inventory, stack_object, stack_settings
 from tests.values_support import AIRFLOW_2, airflow_override, schema_errors, values_for
 from tests.variants import break_glass_airflow_2, password_prod
 
@@ -144,3 +145,13 @@ def test_the_plan_creates_the_sized_quota_and_limit_range_in_a_restricted_namesp
     release = inventory.one("kubernetes:helm.sh/v3:Release", "airflow-release")
     limit_range = inventory.one("kubernetes:core/v1:LimitRange")
     assert {quota.urn, limit_range.urn} <= set(release.dependencies)  # admitted before the chart's first pod
+
+
+def test_a_uat_stack_with_sso_but_no_certificate_is_refused_by_name() -> None:
+    oidc = stack_object("prod", "airflow")["auth"]
+    with pytest.raises(ConfigError) as caught:
+        stack_settings("uat", {**airflow_override("uat", auth=oidc), P + "airflowOidcClientSecret": {"secure": "v1:x"}})
+    assert [str(p) for p in caught.value.problems if p.key == "frontDoor.certificateArn"] == [
+        P + "frontDoor.certificateArn: required with airflow.auth.type oidc: identity providers send the login "
+        "code to an https redirect URI, and the session cookie must not travel in clear"
+    ]

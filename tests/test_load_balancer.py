@@ -284,7 +284,7 @@ def test_binding_names_the_service_and_port_and_is_replaced_with_its_target_grou
 def test_urls_and_alias_records() -> None:
     alb, nlb = built("alb"), built("nlb")
     assert front("alb")["url"] == "https://airflow.example.com"
-    assert front("nlb")["url"] == f"http://{front('nlb')['dns']}:80"
+    assert front("nlb")["url"] == f"http://{front('nlb')['dns']}"  # the default port is not spelled
     assert front("nlb")["dns"].startswith("etl-airflow-dev-") and ".elb.eu-west-1." in front("nlb")["dns"]
     assert front("nlb")["arn"].startswith(f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT_ID}:loadbalancer/net/")
     records = {r.inputs["type"]: r.inputs for r in alb.of_type(RECORD)}
@@ -295,6 +295,7 @@ def test_urls_and_alias_records() -> None:
         assert target["zoneId"] == front("alb")["zone"] and target["evaluateTargetHealth"] is True
     assert nlb.of_type(RECORD) == []
     assert service_url("lb.example", True, 8443) == "https://lb.example:8443"
+    assert service_url("lb.example", False, 8080) == "http://lb.example:8080"
 
 
 def test_the_prod_shaped_alb_passes_the_policy_pack(monkeypatch: pytest.MonkeyPatch) -> None:
