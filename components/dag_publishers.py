@@ -191,7 +191,9 @@ class DagPublishers(pulumi.ComponentResource):
                 url=GITHUB_OIDC_URL,
                 client_id_lists=[STS_AUDIENCE],
                 tags=dict(args.tags) or None,
-                opts=pulumi.ResourceOptions(parent=self),
+                # One per account and URL, so other stacks (and other teams) come to rely on it:
+                # destroying this stack leaves it in place.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
             )
             self.oidc_provider_arn = provider.arn
         else:

@@ -89,6 +89,7 @@ def test_roles_trust_one_subject_and_write_one_folder(run_components: Callable[.
     assert provider.inputs["url"] == "https://token.actions.githubusercontent.com"
     assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
     assert "thumbprintLists" not in provider.inputs
+    assert provider.retain_on_delete  # shared by the account's other stacks: a destroy leaves it
     found = publishers(inventory)
     assert set(found["roles"]) == {TEAM_A.role_name, TEAM_B.role_name}
     for publisher, folder, subject in (
