@@ -62,7 +62,7 @@ _BY_ENVIRONMENT: dict[str, dict[str, Any]] = {
             parallelism=32,
             pgbouncer={"enabled": False},
             networkPolicies=False,
-            exposeConfig="True",
+            exposeConfig="non-sensitive-only",  # True would show the DB password and the Fernet key
             adminUser={"create": True},
         ),
     },
