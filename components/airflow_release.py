@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -15,7 +14,7 @@ import pulumi_random as random
 import pulumi_tls as tls
 
 from components.airflow_auth import CLIENT_SECRET_KEY
-from components.common import DatabaseEndpoint, Protection, async_metadata_uri, metadata_uri
+from components.common import DatabaseEndpoint, Protection, async_metadata_uri, keyed_checksum, metadata_uri
 from components.db_bootstrap import (
     BOOTSTRAP_SQL,
     JOB_DEADLINE_SECONDS,
@@ -153,6 +152,10 @@ class AirflowRelease(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self._namespace_name = namespace.metadata.name
+        # Key of the checksum annotations that roll pods when their Secrets change (see `_checksum`).
+        self._checksum_key = pulumi.Output.secret(
+            random.RandomBytes(f"{name}-checksum-key", length=32, opts=self._protection.options(self)).base64
+        )
         self._pgbouncer_checksum: pulumi.Output[str] | None = None
         self._app_password = self._random_password("db-app-password", 40)
         bootstrap = self._db_bootstrap()
@@ -242,6 +245,12 @@ class AirflowRelease(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _checksum(self, *parts: pulumi.Input[str]) -> pulumi.Output[str]:
+        """A keyed hash of secret ``parts`` for a pod annotation: plain text, so previews stay readable."""
+        return pulumi.Output.unsecret(
+            pulumi.Output.all(self._checksum_key, *parts).apply(lambda v: keyed_checksum(v[0], v[1:]))
+        )
+
     def _random_password(self, suffix: str, length: int) -> pulumi.Output[str]:
         # Protected like the DB: regenerating these would log everyone out (API/JWT keys) or
         # make every encrypted connection and variable unreadable (Fernet key).
@@ -274,7 +283,7 @@ class AirflowRelease(pulumi.ComponentResource):
         if args.oidc_client_secret is not None:
             client_secret = pulumi.Output.secret(args.oidc_client_secret)
             # Not secret: a hash in the API pods' annotations rolls them when the client secret rotates.
-            self._oidc_checksum = pulumi.Output.unsecret(client_secret.apply(lambda value: _checksum([value])))
+            self._oidc_checksum = self._checksum(client_secret)
             secrets.append(
                 self._secret("oidc-client-secret", names.oidc_client_secret, {CLIENT_SECRET_KEY: client_secret})
             )
@@ -323,9 +332,7 @@ class AirflowRelease(pulumi.ComponentResource):
             lambda password: metadata_uri(user, password, "127.0.0.1", pool.listen_port, "pgbouncer", "require")
         )
         certificate, key = self._pgbouncer_tls()
-        self._pgbouncer_checksum = pulumi.Output.unsecret(
-            pulumi.Output.all(ini, users, stats, certificate, key).apply(_checksum)
-        )
+        self._pgbouncer_checksum = self._checksum(ini, users, stats, certificate, key)
         return [
             self._secret("pgbouncer-config", names.pgbouncer_config, {"pgbouncer.ini": ini, "users.txt": users}),
             self._secret("pgbouncer-stats", names.pgbouncer_stats, {"connection": stats}),
@@ -382,8 +389,8 @@ class AirflowRelease(pulumi.ComponentResource):
         )
         keys = sorted(data)
         checksum = pulumi.Output.unsecret(
-            pulumi.Output.all(*(data[key] for key in keys)).apply(
-                lambda values: bootstrap_checksum(dict(zip(keys, values, strict=True)))
+            pulumi.Output.all(self._checksum_key, *(data[key] for key in keys)).apply(
+                lambda v: bootstrap_checksum(dict(zip(keys, v[1:], strict=True)), v[0])
             )
         )
         return k8s.batch.v1.Job(
@@ -440,7 +447,3 @@ class AirflowRelease(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
         )
-
-
-def _checksum(parts: Sequence[str]) -> str:
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()

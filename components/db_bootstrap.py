@@ -8,9 +8,10 @@ chart's migration job), and can be re-run at any time: every statement is idempo
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
+
+from components.common import keyed_checksum
 
 # The postgres:*-alpine images' postgres user and group.
 POSTGRES_CLIENT_IDS = (70, 70)
@@ -41,10 +42,9 @@ SELECT format('ALTER VIEW public.%I OWNER TO %I', viewname, :'app_user')
 """
 
 
-def bootstrap_checksum(secret_data: Mapping[str, str]) -> str:
-    """Hash of everything the Job acts on: a new password or endpoint re-runs it."""
-    text = BOOTSTRAP_SQL + "".join(f"{key}={secret_data[key]}\n" for key in sorted(secret_data))
-    return hashlib.sha256(text.encode()).hexdigest()
+def bootstrap_checksum(secret_data: Mapping[str, str], key_base64: str) -> str:
+    """Keyed hash of everything the Job acts on: a new password or endpoint re-runs it."""
+    return keyed_checksum(key_base64, [BOOTSTRAP_SQL, *(f"{k}={secret_data[k]}" for k in sorted(secret_data))])
 
 
 def bootstrap_pod_spec(image: str, secret_name: str, config_map_name: str) -> dict[str, Any]:
