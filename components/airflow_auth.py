@@ -309,7 +309,12 @@ class BreakGlassAdmin:
     role = "Admin"
 
     def create_user_command(self) -> str:
-        """Shell command of the job; the password is read from the mounted file, never an argument value."""
+        """Shell command of the job; the password comes from the mounted file, never from the values or the plan.
+
+        The shell expands it into the `airflow` process's arguments inside the short-lived job
+        container only. `airflow users create` leaves an existing user as it is, so a replaced
+        password takes `airflow users reset-password` (README, "First login").
+        """
         return " ".join(
             [
                 f"exec airflow users create --role {self.role}",
