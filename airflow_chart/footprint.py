@@ -1,8 +1,9 @@
 """What the release's pods ask for, container by container: the input of the namespace quota.
 
 Pure functions of the settings and the values this program sets (airflow_chart/values.py). A container
-the values give no resources (the chart's log groomers, wait-for-migrations init containers, statsd,
-jobs) gets the LimitRange defaults (`airflow.guardrails.containerDefaults`) and is counted at them.
+the values give no resources (the chart's log groomers, statsd, jobs) gets the LimitRange defaults
+(`airflow.guardrails.containerDefaults`) and is counted at them; the chart gives each component's
+wait-for-migrations init container that component's own resources.
 Every Deployment is counted with a 100% rolling-update surge: the chart's triggerer and dag-processor
 roll with `maxSurge: 100%`, and counting the others the same way keeps a config change, which rolls
 them all at once, inside the quota.
@@ -54,7 +55,7 @@ def _pod(settings: Settings, workload: Workload, main: Resources) -> PodResource
     if workload in _LOG_GROOMED:
         containers.append(default)
     if workload is not Workload.WORKER:
-        inits.append(default)  # wait-for-airflow-migrations
+        inits.append(_of(main))  # wait-for-airflow-migrations: the chart gives it the component's resources
     return effective_pod(containers, inits)
 
 
