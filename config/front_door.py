@@ -6,7 +6,7 @@ certificate's region, hostname and zone together) are in config/front_door_rules
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
@@ -20,6 +20,7 @@ from config.types import (
     HostedZoneId,
     S3Prefix,
     SubnetId,
+    distinct,
 )
 
 # AWS Load Balancer Controller chart versions whose IAM policy the repository carries
@@ -82,12 +83,12 @@ class FrontDoorConfig(Model):
         default=False,
         description="internet-facing scheme instead of internal (never in prod; the policy pack must allow it too)",
     )
-    client_cidrs: list[Cidr] = Field(
+    client_cidrs: Annotated[list[Cidr], distinct("CIDR blocks")] = Field(
         min_length=1,
         description="networks allowed to reach the listener ports, such as [10.60.0.0/16]; IPv6 needs "
         "ipAddressType dualstack",
     )
-    subnet_ids: list[SubnetId] | None = Field(
+    subnet_ids: Annotated[list[SubnetId], distinct("subnet ids")] | None = Field(
         default=None,
         min_length=2,
         description="subnets of the load balancer, in at least two AZs; default network.privateSubnetIds. "
@@ -130,20 +131,6 @@ class FrontDoorConfig(Model):
     controller: LoadBalancerControllerConfig = Field(
         default_factory=LoadBalancerControllerConfig, description="the AWS Load Balancer Controller"
     )
-
-    @field_validator("client_cidrs")
-    @classmethod
-    def _distinct(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("expected distinct CIDR blocks")
-        return value
-
-    @field_validator("subnet_ids")
-    @classmethod
-    def _distinct_subnets(cls, value: list[str] | None) -> list[str] | None:
-        if value is not None and len(set(value)) != len(value):
-            raise ValueError("expected distinct subnet ids")
-        return value
 
     @property
     def tls(self) -> bool:

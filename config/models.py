@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
@@ -33,6 +33,7 @@ from config.types import (
     StatementId,
     SubnetId,
     VpcId,
+    distinct,
 )
 
 SUPPORTED_POSTGRES_MAJORS = (16, 17)
@@ -107,16 +108,9 @@ class NetworkConfig(Model):
     """Where the data plane lives."""
 
     vpc_id: VpcId = Field(description="VPC of the EKS cluster and the database")
-    private_subnet_ids: list[SubnetId] = Field(
+    private_subnet_ids: Annotated[list[SubnetId], distinct("subnet ids")] = Field(
         min_length=2, description="private subnets in at least two AZs (DB subnet group, new-cluster nodes)"
     )
-
-    @field_validator("private_subnet_ids")
-    @classmethod
-    def _unique(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("expected distinct subnet ids")
-        return value
 
 
 class NodeGroupConfig(Model):

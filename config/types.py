@@ -537,3 +537,14 @@ AcmCertificateArn = Annotated[str, AfterValidator(_checked(acm_certificate_arn_p
 HostedZoneId = Annotated[str, AfterValidator(_checked(hosted_zone_id_problem))]
 DnsHostname = Annotated[str, AfterValidator(_checked(hostname_problem))]
 ElbTlsPolicy = Annotated[str, AfterValidator(_checked(elb_tls_policy_problem))]
+
+
+def distinct(what: str) -> AfterValidator:
+    """A list check refusing repeated items, e.g. `Annotated[list[SubnetId], distinct("subnet ids")]`."""
+
+    def check(value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"expected distinct {what}")
+        return value
+
+    return AfterValidator(check)
