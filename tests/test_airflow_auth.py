@@ -58,8 +58,8 @@ SECRET_FILE = f"{CLIENT_SECRET_DIR}/client-secret"
 def load_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """Execute a webserver_config.py text the way Flask's from_pyfile does, against stand-in FAB modules.
 
-    The Secret's mount point is redirected to a temporary file holding the secret (as the kubelet writes
-    it: the value, no trailing newline added).
+    The Secret's mount point is redirected to a temporary file holding the secret with a trailing newline
+    (as a secret taken from a file often carries one); the generated config strips it.
     """
     modules = {
         "flask_appbuilder": {},
