@@ -12,7 +12,9 @@ from airflow_chart.chart import SUPPORTED_CHART_VERSIONS as SUPPORTED_CHARTS
 from config.airflow_models import AirflowConfig
 from tests.values_support import CHARTS, chart_schema
 
-UPSTREAM_FILES = {"Chart.yaml", "values.schema.json", "LICENSE", "NOTICE"}
+# The whole chart as released (templates, files, values, schema, license); only these two are ours.
+OUR_FILES = {"README.md", "SHA256SUMS"}
+UPSTREAM_FILES = {"Chart.yaml", "values.yaml", "values.schema.json", "LICENSE", "NOTICE"}
 
 
 def recorded_sums(folder: Path) -> dict[str, str]:
@@ -43,7 +45,12 @@ def test_vendored_chart_yaml_is_the_pinned_version(version: str) -> None:
 def test_vendored_files_match_their_recorded_sha256(version: str) -> None:
     folder = CHARTS / version
     sums = recorded_sums(folder)
-    assert set(sums) == UPSTREAM_FILES
+    on_disk = {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()}
+    assert set(sums) == on_disk - OUR_FILES, "SHA256SUMS must list every vendored file, and only those"
+    assert set(sums) >= UPSTREAM_FILES
+    assert (
+        any(name.startswith("templates/") for name in sums) and "files/pod-template-file.kubernetes-helm-yaml" in sums
+    )
     for name, digest in sums.items():
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, f"{folder.name}/{name} changed"
 
