@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
-from airflow_chart.render import RenderedChart, render_chart
+from airflow_chart.render import RenderedChart, plain_numbers, render_chart
 from offline import Inventory
 from offline.engine import unwrap
 from tests.support import stack_inventory
@@ -33,3 +34,23 @@ def rendered(inventory: Inventory) -> RenderedChart:
 def rendered_stack(stack: str) -> RenderedChart:
     """A real stack file, run and rendered."""
     return rendered(stack_inventory(stack))
+
+
+def program_objects(inventory: Inventory) -> list[dict[str, Any]]:
+    """The Kubernetes objects the program creates itself (not through the chart), as manifests."""
+    objects = []
+    for registration in inventory.resources:
+        group_kind = registration.type.removeprefix("kubernetes:")
+        if group_kind == registration.type or registration.type == RELEASE_TYPE:
+            continue
+        manifest = plain_numbers(unwrap(registration.inputs))
+        manifest.setdefault("kind", group_kind.rsplit(":", 1)[-1])
+        objects.append(manifest)
+    return objects
+
+
+def namespace_objects(inventory: Inventory) -> list[dict[str, Any]]:
+    """What lands in the release's namespace: the chart's objects and the program's own."""
+    chart = rendered(inventory)
+    ours = [o for o in program_objects(inventory) if o["metadata"].get("namespace") == chart.namespace]
+    return [*chart.objects, *ours]

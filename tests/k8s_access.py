@@ -1,0 +1,89 @@
+"""Kubernetes admission semantics the rendered-manifest tests need: label selectors and NetworkPolicy ingress."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def selects(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """Whether a label selector matches (an empty selector matches everything)."""
+    selector = selector or {}
+    if any(labels.get(key) != value for key, value in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression["key"], expression["operator"], expression.get("values") or []
+        present = key in labels
+        if operator == "In" and not (present and labels[key] in values):
+            return False
+        if operator == "NotIn" and present and labels[key] in values:
+            return False
+        if operator == "Exists" and not present:
+            return False
+        if operator == "DoesNotExist" and present:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Pod:
+    """A pod as a NetworkPolicy sees it: namespace, labels, the namespace's labels, named ports, its IP."""
+
+    namespace: str
+    labels: Mapping[str, str]
+    namespace_labels: Mapping[str, str] = field(default_factory=dict)
+    ports: Mapping[str, int] = field(default_factory=dict)
+    ip: str | None = None
+
+
+def _peer_matches(peer: Mapping[str, Any], policy_namespace: str, source: Pod) -> bool:
+    if "ipBlock" in peer:
+        if source.ip is None:
+            return False
+        address = ipaddress.ip_address(source.ip)
+        block = peer["ipBlock"]
+        inside = address in ipaddress.ip_network(block["cidr"])
+        return inside and not any(address in ipaddress.ip_network(e) for e in block.get("except") or [])
+    if "namespaceSelector" in peer:
+        namespace_ok = selects(peer["namespaceSelector"], source.namespace_labels)
+    else:
+        namespace_ok = source.namespace == policy_namespace
+    return namespace_ok and selects(peer.get("podSelector"), source.labels)
+
+
+def _port_matches(entry: Mapping[str, Any], target: Pod, port: int, protocol: str) -> bool:
+    if entry.get("protocol", "TCP") != protocol:
+        return False
+    wanted = entry.get("port")
+    if wanted is None:
+        return True
+    number = target.ports.get(wanted) if isinstance(wanted, str) else int(wanted)
+    end = entry.get("endPort", number)
+    return number is not None and number <= port <= end
+
+
+def ingress_allowed(
+    policies: Iterable[Mapping[str, Any]], target: Pod, source: Pod, port: int, protocol: str = "TCP"
+) -> bool:
+    """Whether `source` may open `port` on `target`, given every NetworkPolicy of the cluster."""
+    selecting = [
+        p
+        for p in policies
+        if p["metadata"].get("namespace", target.namespace) == target.namespace
+        and selects(p["spec"].get("podSelector"), target.labels)
+        and "Ingress" in p["spec"].get("policyTypes", ["Ingress"])
+    ]
+    if not selecting:
+        return True  # no policy isolates the pod: everything may connect
+    for policy in selecting:
+        namespace = policy["metadata"].get("namespace", target.namespace)
+        for rule in policy["spec"].get("ingress") or []:
+            peers = rule.get("from")
+            ports = rule.get("ports")
+            peer_ok = not peers or any(_peer_matches(peer, namespace, source) for peer in peers)
+            port_ok = not ports or any(_port_matches(entry, target, port, protocol) for entry in ports)
+            if peer_ok and port_ok:
+                return True
+    return False
