@@ -17,6 +17,8 @@ import yaml
 CHARTS_DIR = Path(__file__).resolve().parent.parent / "charts" / "airflow"
 POD_TEMPLATE_KEY = "pod_template_file.yaml"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Kinds without a namespace; every other rendered object lands in the release's namespace.
+_CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "PriorityClass", "Namespace", "StorageClass"}
 
 
 def chart_dir(version: str) -> Path:
@@ -106,5 +108,9 @@ def render_chart(version: str, values: Mapping[str, Any], release: str, namespac
     for path in sorted(manifests):
         if not path.endswith((".yaml", ".yml")):
             continue
-        objects.extend(doc for doc in yaml.load_all(manifests[path], Loader=_LOADER) if doc)
+        for doc in yaml.load_all(manifests[path], Loader=_LOADER):
+            if doc and doc["kind"] not in _CLUSTER_SCOPED:
+                doc["metadata"].setdefault("namespace", namespace)  # what `helm install -n` does
+            if doc:
+                objects.append(doc)
     return RenderedChart(release=release, namespace=namespace, objects=tuple(objects))

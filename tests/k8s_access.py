@@ -87,3 +87,46 @@ def ingress_allowed(
             if peer_ok and port_ok:
                 return True
     return False
+
+
+def _rule_allows(rule: Mapping[str, Any], verb: str, resource: str) -> bool:
+    """A rule of the core API group ("") covering `verb` on `resource` (wildcards included)."""
+
+    def covers(key: str, wanted: str) -> bool:
+        listed = rule.get(key) or []
+        return wanted in listed or "*" in listed
+
+    return covers("apiGroups", "") and covers("resources", resource) and covers("verbs", verb)
+
+
+def rbac_allows(
+    objects: Iterable[Mapping[str, Any]], account: tuple[str, str], verb: str, resource: str, namespace: str
+) -> bool:
+    """Whether service account (namespace, name) may `verb` `resource` (core group; `pods/exec` style) in `namespace`.
+
+    RoleBindings grant in their own namespace (to a Role there or a ClusterRole), ClusterRoleBindings everywhere;
+    `objects` must hold every Role, ClusterRole and binding that could apply.
+    """
+    objects = list(objects)
+    roles = {
+        (o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o
+        for o in objects
+        if o["kind"] in {"Role", "ClusterRole"}
+    }
+    for binding in objects:
+        if binding["kind"] not in {"RoleBinding", "ClusterRoleBinding"}:
+            continue
+        scope = binding["metadata"].get("namespace") if binding["kind"] == "RoleBinding" else None
+        if scope is not None and scope != namespace:
+            continue
+        bound = any(
+            s.get("kind") == "ServiceAccount" and (s.get("namespace", scope), s["name"]) == account
+            for s in binding.get("subjects") or []
+        )
+        if not bound:
+            continue
+        ref = binding["roleRef"]
+        role = roles.get((ref["kind"], scope if ref["kind"] == "Role" else None, ref["name"]))
+        if role and any(_rule_allows(rule, verb, resource) for rule in role.get("rules") or []):
+            return True
+    return False

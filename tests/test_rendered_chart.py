@@ -18,7 +18,7 @@ import pytest
 from airflow_chart.render import RenderedChart
 from offline import Inventory
 from offline.engine import unwrap
-from tests.k8s_access import Pod, ingress_allowed, selects
+from tests.k8s_access import Pod, ingress_allowed, rbac_allows, selects
 from tests.render_support import namespace_objects, program_objects, rendered
 from tests.support import STACKS, stack_inventory, stack_settings
 from tests.test_runtime_facts import IMAGE_USERS
@@ -329,3 +329,28 @@ def test_sso_stacks_render_the_proxy_fix_behind_their_tls_load_balancer(variant:
     cfg = airflow_cfg(chart)
     assert cfg["fab"]["enable_proxy_fix"] == "True"  # FAB builds the https callback from X-Forwarded-Proto
     assert cfg["api"]["base_url"].startswith("https://")
+
+
+# --- RBAC: the chart's and the program's together ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_scheduler_may_run_task_pods_and_the_ui_may_read_their_logs_where_the_executor_puts_them(
+    variant: str,
+) -> None:
+    inventory, chart = build(variant)
+    objects = [*chart.objects, *program_objects(inventory)]
+    tasks_namespace = airflow_cfg(chart)["kubernetes_executor"]["namespace"]
+    scheduler = (
+        chart.namespace,
+        chart.get("Deployment", f"{chart.release}-scheduler")["spec"]["template"]["spec"]["serviceAccountName"],
+    )
+    for verb in ("create", "get", "list", "watch", "patch", "delete"):
+        assert rbac_allows(objects, scheduler, verb, "pods", tasks_namespace), f"scheduler cannot {verb} task pods"
+    assert rbac_allows(objects, scheduler, "get", "pods/log", tasks_namespace)
+    ui_deployment = chart.find("Deployment", f"{chart.release}-api-server") or chart.get(
+        "Deployment", f"{chart.release}-webserver"
+    )
+    ui = (chart.namespace, ui_deployment["spec"]["template"]["spec"]["serviceAccountName"])
+    assert rbac_allows(objects, ui, "get", "pods/log", tasks_namespace), "the UI shows a running task's log"
+    assert not rbac_allows(objects, ui, "create", "pods", tasks_namespace)
