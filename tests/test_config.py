@@ -359,3 +359,11 @@ def test_profiles_hold_only_per_environment_deltas(environment):
     from config.profiles import profile_defaults
 
     assert _restated_defaults(Settings, profile_defaults(environment), "") == []
+
+
+@pytest.mark.parametrize("stack", ["prod", "Prod", "prod-eu"])
+def test_a_prod_named_stack_must_have_the_prod_environment(stack: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        build_settings(minimal_raw(environment="uat"), stack=stack, region=REGION)
+    [problem] = [p for p in error.value.problems if p.key == "environment"]
+    assert f"stack {stack!r} is named as a prod stack" in problem.message and problem.given == "uat"
