@@ -9,8 +9,12 @@ from typing import Any
 from config import Settings, build_settings
 from config.loader import settings_from_flat_config
 from offline import REPO, Inventory, read_stack_config, run_stack
+from pipeline.stacks import stack_names
 
-STACKS = ("dev", "uat", "prod")
+# Every Pulumi.<stack>.yaml of the repository: adding a stack file adds it to every per-stack test.
+STACKS = tuple(stack_names(REPO))
+# The environments (profiles); a stack's environment is its config's or its name.
+ENVIRONMENTS = ("dev", "uat", "prod")
 REGION = "eu-west-1"
 VPC = "vpc-0a1b2c3d4e5f60789"
 SUBNETS = ["subnet-0a1b2c3d4e5f60781", "subnet-0a1b2c3d4e5f60782"]

@@ -13,7 +13,16 @@ from airflow_chart.shape import Workload
 from config import ConfigError, Settings, build_settings
 from config.naming import aws_names, bucket_name
 from offline import REPO
-from tests.support import AIRFLOW_ACCESS, REGION, STACKS, make_settings, minimal_raw, override, stack_settings
+from tests.support import (
+    AIRFLOW_ACCESS,
+    ENVIRONMENTS,
+    REGION,
+    STACKS,
+    make_settings,
+    minimal_raw,
+    override,
+    stack_settings,
+)
 
 
 def config_error(stack: str, overrides: dict[str, Any]) -> ConfigError:
@@ -82,7 +91,7 @@ def test_prod_profile_is_multi_az_and_protected() -> None:
 
 
 def test_profiles_size_the_database_differently() -> None:
-    classes = {env: make_settings(env).database.instance_class for env in STACKS}
+    classes = {env: make_settings(env).database.instance_class for env in ENVIRONMENTS}
     assert len(set(classes.values())) == 3
     assert classes["dev"] == "db.t4g.medium"
 
@@ -353,7 +362,7 @@ def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
-@pytest.mark.parametrize("environment", STACKS)
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_profiles_hold_only_per_environment_deltas(environment):
     """Each default has one home: a profile never repeats the model default."""
     from config.profiles import profile_defaults

@@ -236,7 +236,7 @@ def test_unknown_stack_lists_the_stacks_that_exist(capsys) -> None:
     assert plan.main(["--stack", "staging"]) == 2
     err = capsys.readouterr().err
     assert "Pulumi.staging.yaml not found" in err
-    assert "stacks here: dev, uat, prod" in err
+    assert f"stacks here: {', '.join(STACKS)}" in err
     assert plan.available_stacks() == list(STACKS)
 
 
