@@ -18,6 +18,7 @@ from tests.support import (
     ENVIRONMENTS,
     REGION,
     STACKS,
+    environment_of,
     make_settings,
     minimal_raw,
     override,
@@ -38,7 +39,7 @@ def config_error(stack: str, overrides: dict[str, Any]) -> ConfigError:
 def test_stack_file_validates(stack: str) -> None:
     settings = stack_settings(stack)
     assert isinstance(settings, Settings)
-    assert settings.environment == stack
+    assert settings.environment == environment_of(stack)
     assert settings.aws_region == REGION
 
 

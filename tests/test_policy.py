@@ -12,6 +12,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from offline import REPO
 from offline.engine import Registration, unwrap
+from pipeline.stacks import policy_config
 from tests.policy_support import POLICIES, added, changed, evaluate, policy_resources, without
 from tests.support import STACKS, stack_inventory
 
@@ -520,7 +521,7 @@ def test_protect_is_read_from_the_resource_options(monkeypatch) -> None:
 
 def test_policy_config_files_name_real_policies_and_schema_keys() -> None:
     for stack in STACKS:
-        config = json.loads((REPO / "policy" / "config" / f"{stack}.json").read_text())
+        config = json.loads((REPO / policy_config(stack)).read_text())
         for name, values in config.items():
             schema = POLICIES[name].config_schema
             assert schema is not None and set(values) <= set(schema.properties), (stack, name)
