@@ -280,7 +280,7 @@ def test_roles_are_tagged_with_their_service_account(stack: str) -> None:
         tags = roles[f"{name_stem(stack)}-{workload.value}"].inputs["tags"]
         account = settings.shape.service_account(workload)
         assert tags["kubernetes-service-account"] == f"{account.namespace}:{account.name}"
-        assert tags["environment"] == stack
+        assert tags["environment"] == environment_of(stack)
         assert tags["managed-by"] == "pulumi"
 
 
@@ -288,7 +288,8 @@ def test_roles_are_tagged_with_their_service_account(stack: str) -> None:
 def test_every_connection_resolver_reads_exactly_its_environments_secret_prefixes(stack: str) -> None:
     """GetSecretValue on the two prefixes only, on the roles of the workloads that resolve connections."""
     settings = stack_settings(stack)
-    prefix = f"arn:aws:secretsmanager:eu-west-1:111122223333:secret:airflow/{stack}"
+    secret = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:"
+    connections, variables = settings.airflow.secrets_backend.prefixes(settings.environment)
     for workload in settings.shape.workloads:
         policies = policies_of(stack, workload)
         assert ("secrets-backend-read" in policies) is (workload in settings.shape.connection_resolvers)
@@ -297,7 +298,7 @@ def test_every_connection_resolver_reads_exactly_its_environments_secret_prefixe
                 "Sid": "ReadAirflowSecrets",
                 "Effect": "Allow",
                 "Action": ["secretsmanager:GetSecretValue"],
-                "Resource": [f"{prefix}/connections/*", f"{prefix}/variables/*"],
+                "Resource": [f"{secret}{connections}/*", f"{secret}{variables}/*"],
             }
         ]
     grants = [a for p in stack_inventory(stack).of_type(POLICY) for a in json.loads(p.inputs["policy"])["Statement"]]
