@@ -118,12 +118,10 @@ def test_every_pulumi_job_first_checks_its_stack_file_and_every_deploy_first_che
             assert job["steps"][0]["uses"].startswith("actions/checkout@"), (name, job_id)
             check = step_index(job, lambda s: "pipeline.stacks check" in str(s.get("run", "")))
             credentials = step_index(job, lambda s: str(s.get("uses", "")).startswith(CREDENTIALS + "@"))
-            assert check < credentials, (name, job_id)
+            assert check == 1 and check < credentials, (name, job_id)  # the first step after the checkout
             if name == "deploy.yml":
                 guard = step_index(job, lambda s: s.get("run") == ".ci/head-of-main")
-                assert guard == 1 and guard < check, job_id  # right after the checkout, before anything else
-            else:
-                assert check == 1, (name, job_id)
+                assert guard == 2, job_id  # next: before Python, the install, the credentials and Pulumi
 
 
 def test_deploy_promotes_dev_uat_then_previews_prod_before_the_gate() -> None:
