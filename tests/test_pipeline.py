@@ -21,8 +21,15 @@ def repo_with_staging(tmp_path: Path) -> Path:
         shutil.copy(path, tmp_path / path.name)
     shutil.copytree(REPO / "policy" / "config", tmp_path / "policy" / "config")
     uat = (REPO / "Pulumi.uat.yaml").read_text()
+    # A second uat stack in uat's account and cluster: its own name prefix, namespace and secret prefixes.
     staging = uat.replace("pulumi-airflow-uat", "pulumi-airflow-staging").replace(
-        "config:\n", "config:\n  airflow-platform:environment: uat\n", 1
+        "config:\n", "config:\n  airflow-platform:environment: uat\n  airflow-platform:namePrefix: etl-staging\n", 1
+    )
+    staging = staging.replace(
+        "  airflow-platform:airflow:\n",
+        "  airflow-platform:airflow:\n    namespace: airflow-staging\n    secretsBackend:\n"
+        "      connectionsPrefix: airflow/staging/connections\n      variablesPrefix: airflow/staging/variables\n",
+        1,
     )
     (tmp_path / "Pulumi.staging.yaml").write_text(staging)
     return tmp_path
@@ -101,3 +108,28 @@ def test_drift_lists_the_resources_that_would_change() -> None:
     assert drift.changes(json.dumps(PREVIEW_DRIFT)) == [
         "update urn:pulumi:prod::airflow-platform::aws:rds/instance:Instance::db"
     ]
+
+
+def _unique_names(directory: Path, stack: str) -> set[str]:
+    """What must be unique in one account and cluster, from the stack's validated settings (no program run)."""
+    from config.loader import settings_from_flat_config
+    from config.naming import aws_names, bucket_name
+
+    config = read_stack_config(directory, stack)
+    settings = settings_from_flat_config(config.values, config.secret_keys, stack)
+    names = aws_names(settings)
+    return {
+        names.db_identifier,
+        names.db_security_group,
+        names.db_monitoring_role,
+        names.load_balancer,
+        *names.irsa_roles.values(),
+        *(bucket_name(settings, kind, "111122223333") for kind in ("dags", "logs")),
+        f"namespace/{settings.namespace}",
+        *(f"secret/{p}" for p in settings.airflow.secrets_backend.prefixes(settings.environment)),
+    }
+
+
+def test_a_second_uat_stack_set_up_as_the_readme_says_collides_with_nothing(repo_with_staging: Path) -> None:
+    ours, uat = _unique_names(repo_with_staging, "staging"), _unique_names(repo_with_staging, "uat")
+    assert len(ours) == len(uat) and not ours & uat, ours & uat
