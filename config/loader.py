@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from config.errors import ConfigError, Problem, problems_from_validation
-from config.profiles import ENVIRONMENTS, deep_merge, profile_defaults
+from config.profiles import ENVIRONMENTS, deep_merge, profile_defaults, stack_name_says_prod
 from config.rules import check_identity_secrets, check_rules, check_secrets
 from config.settings import PROJECT, SECRET_KEYS, Settings
 
@@ -50,6 +50,16 @@ def build_settings(
         given_by = "" if plain.get("environment") else f" (defaulted from stack name {stack!r})"
         problems.append(Problem("environment", f"expected one of {', '.join(ENVIRONMENTS)}{given_by}", environment))
         raise ConfigError(_hide_secret_values(problems, secret_keys))
+    if stack_name_says_prod(stack) and environment != "prod":
+        problems.append(
+            Problem(
+                "environment",
+                f"stack {stack!r} is named as a prod stack, so its environment must be prod (the policy pack "
+                "applies the prod rules to it whatever this says); use a stack name without 'prod' for another "
+                "environment",
+                environment,
+            )
+        )
 
     merged = deep_merge(profile_defaults(environment), plain)
     merged["environment"] = environment

@@ -8,6 +8,7 @@ stack config before validation.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -123,6 +124,15 @@ _BY_ENVIRONMENT: dict[str, dict[str, Any]] = {
 }
 
 ENVIRONMENTS = tuple(_BY_ENVIRONMENT)
+PROD_WORDS = frozenset({"prod", "production"})
+
+
+def stack_name_says_prod(stack: str) -> bool:
+    """A stack name with a prod word among its parts: prod, Prod, prod-eu, eu_prod (not product, preprod).
+
+    The policy pack (policy/rules/common.py) reads stack names the same way.
+    """
+    return any(part in PROD_WORDS for part in re.split(r"[-_.\s]+", stack.strip().lower()))
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -50,9 +50,12 @@ def policy_resources(registrations: list[Registration]) -> list[PolicyResource]:
 
 
 def evaluate(
-    registrations: list[Registration], names: list[str] | None = None, config: dict[str, Any] | None = None
+    registrations: list[Registration],
+    names: list[str] | None = None,
+    config: dict[str, Any] | None = None,
+    stack_tags: dict[str, str] | None = None,
 ) -> list[Violation]:
-    """Violations of the named policies (default: all) with optional per-policy config."""
+    """Violations of the named policies (default: all) with optional per-policy config and stack tags."""
     resources = policy_resources(registrations)
     found: list[Violation] = []
     for policy in ALL_POLICIES if names is None else [POLICIES[n] for n in names]:
@@ -60,12 +63,12 @@ def evaluate(
         if isinstance(policy, ResourceValidationPolicy):
             for res in resources:
                 args = ResourceValidationArgs(
-                    res.resource_type, res.props, res.urn, res.name, res.opts, None, policy_config
+                    res.resource_type, res.props, res.urn, res.name, res.opts, None, policy_config, stack_tags
                 )
                 policy.validate(args, lambda m, u=None, p=policy.name, r=res.urn: found.append(Violation(p, u or r, m)))
         else:
             policy.validate(
-                StackValidationArgs(resources, policy_config),
+                StackValidationArgs(resources, policy_config, stack_tags),
                 lambda m, u=None, p=policy.name: found.append(Violation(p, u or "", m)),
             )
     return found

@@ -9,8 +9,12 @@ from typing import Any
 from config import Settings, build_settings
 from config.loader import settings_from_flat_config
 from offline import REPO, Inventory, read_stack_config, run_stack
+from pipeline.stacks import stack_environment, stack_names
 
-STACKS = ("dev", "uat", "prod")
+# Every Pulumi.<stack>.yaml of the repository: adding a stack file adds it to every per-stack test.
+STACKS = tuple(stack_names(REPO))
+# The environments (profiles); a stack's environment is its config's or its name.
+ENVIRONMENTS = ("dev", "uat", "prod")
 REGION = "eu-west-1"
 VPC = "vpc-0a1b2c3d4e5f60789"
 SUBNETS = ["subnet-0a1b2c3d4e5f60781", "subnet-0a1b2c3d4e5f60782"]
@@ -85,3 +89,27 @@ def override(stack: str, dotted: str, value: Any) -> dict[str, Any]:
 def stack_inventory(stack: str) -> Inventory:
     """One offline run of a real stack file (cached: the inventory is plain data)."""
     return run_stack(stack)
+
+
+def environment_of(stack: str) -> str:
+    """The stack's environment as its file states it (`environment`, else the stack name)."""
+    return stack_environment(stack, REPO)
+
+
+@cache
+def name_stem(stack: str) -> str:
+    """`<namePrefix>-<environment>`: the stem of the stack's IAM role and DB names."""
+    settings = stack_settings(stack)
+    return f"{settings.name_prefix}-{settings.environment}"
+
+
+@cache
+def bucket_of(stack: str, kind: str) -> str:
+    """The stack's default bucket name of one kind (dags, logs) in the offline account."""
+    settings = stack_settings(stack)
+    return f"{settings.name_prefix}-{kind}-{settings.environment}-111122223333-{settings.aws_region}"
+
+
+def namespace_of(stack: str) -> str:
+    """The Airflow namespace the stack file asks for, else the default `airflow-<environment>`."""
+    return stack_object(stack, "airflow").get("namespace") or f"airflow-{environment_of(stack)}"

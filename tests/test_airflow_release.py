@@ -15,7 +15,7 @@ from airflow_chart.values import IRSA_ANNOTATION
 from components.common import keyed_checksum
 from offline import run_stack
 from offline.engine import Inventory, is_secret_value, unwrap
-from tests.support import STACKS, stack_inventory, stack_settings
+from tests.support import STACKS, name_stem, namespace_of, stack_inventory, stack_settings
 from tests.values_support import GIT_HTTPS, GIT_SSH, airflow_override
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -42,7 +42,7 @@ def test_release_installs_the_pinned_official_chart_atomically(stack):
     assert inputs["version"] == "1.19.0"
     assert inputs["repositoryOpts"] == {"repo": "https://airflow.apache.org"}
     assert inputs["name"] == "airflow"
-    assert inputs["namespace"] == f"airflow-{stack}"
+    assert inputs["namespace"] == namespace_of(stack)
     assert inputs["atomic"] is True and inputs["cleanupOnFail"] is True
     assert inputs["timeout"] == 900 and inputs["maxHistory"] == 10
     assert inputs.get("createNamespace") in (None, False)
@@ -153,7 +153,7 @@ def test_service_accounts_carry_the_arn_of_the_role_whose_trust_names_them(stack
     ):
         account = values[workload.values_key]["serviceAccount"]
         assert account["annotations"][IRSA_ANNOTATION] == arns[workload.value]
-        role = roles[f"etl-airflow-{stack}-{workload.value}"]
+        role = roles[f"{name_stem(stack)}-{workload.value}"]
         (statement,) = json.loads(role["assumeRolePolicy"])["Statement"]
         subjects = [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")]
         assert subjects == [f"system:serviceaccount:{settings.namespace}:{account['name']}"]

@@ -9,7 +9,7 @@ import pytest
 from components.buckets import bucket_access_statements, tls_only_policy
 from offline import Inventory
 from offline.engine import Registration
-from tests.support import STACKS, stack_inventory, stack_settings
+from tests.support import STACKS, bucket_of, environment_of, stack_inventory, stack_settings
 
 BUCKET = "aws:s3/bucket:Bucket"
 LOG_RETENTION = {"dev": 14, "uat": 30, "prod": 365}
@@ -36,10 +36,7 @@ def children(inventory: Inventory, parent: Registration) -> list[Registration]:
 def test_two_buckets_named_per_environment(stack: str) -> None:
     inventory = stack_inventory(stack)
     names = sorted(b.inputs["bucket"] for b in inventory.of_type(BUCKET) if b.parent.endswith("::buckets"))
-    assert names == [
-        f"etl-airflow-dags-{stack}-111122223333-eu-west-1",
-        f"etl-airflow-logs-{stack}-111122223333-eu-west-1",
-    ]
+    assert names == [bucket_of(stack, "dags"), bucket_of(stack, "logs")]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -82,7 +79,7 @@ def test_dev_uses_sse_s3(kind: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("kind", KINDS)
 def test_bucket_policy_denies_plain_http(stack: str, kind: str) -> None:
-    arn = f"arn:aws:s3:::etl-airflow-{kind}-{stack}-111122223333-eu-west-1"
+    arn = f"arn:aws:s3:::{bucket_of(stack, kind)}"
     policy = json.loads(child(stack, kind, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
     insecure = [s for s in policy["Statement"] if s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}]
     assert insecure == [
@@ -122,9 +119,9 @@ def test_lifecycle_cleans_up_versions_and_uploads(stack: str, kind: str) -> None
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_log_objects_expire_after_the_environment_retention(stack: str) -> None:
-    assert stack_settings(stack).buckets.log_retention_days == LOG_RETENTION[stack]
+    assert stack_settings(stack).buckets.log_retention_days == LOG_RETENTION[environment_of(stack)]
     rules = lifecycle(stack, "logs")
-    assert rules["expire-objects"]["expiration"] == {"days": LOG_RETENTION[stack]}
+    assert rules["expire-objects"]["expiration"] == {"days": LOG_RETENTION[environment_of(stack)]}
 
 
 @pytest.mark.parametrize("stack", STACKS)

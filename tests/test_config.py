@@ -13,7 +13,17 @@ from airflow_chart.shape import Workload
 from config import ConfigError, Settings, build_settings
 from config.naming import aws_names, bucket_name
 from offline import REPO
-from tests.support import AIRFLOW_ACCESS, REGION, STACKS, make_settings, minimal_raw, override, stack_settings
+from tests.support import (
+    AIRFLOW_ACCESS,
+    ENVIRONMENTS,
+    REGION,
+    STACKS,
+    environment_of,
+    make_settings,
+    minimal_raw,
+    override,
+    stack_settings,
+)
 
 
 def config_error(stack: str, overrides: dict[str, Any]) -> ConfigError:
@@ -29,7 +39,7 @@ def config_error(stack: str, overrides: dict[str, Any]) -> ConfigError:
 def test_stack_file_validates(stack: str) -> None:
     settings = stack_settings(stack)
     assert isinstance(settings, Settings)
-    assert settings.environment == stack
+    assert settings.environment == environment_of(stack)
     assert settings.aws_region == REGION
 
 
@@ -82,7 +92,7 @@ def test_prod_profile_is_multi_az_and_protected() -> None:
 
 
 def test_profiles_size_the_database_differently() -> None:
-    classes = {env: make_settings(env).database.instance_class for env in STACKS}
+    classes = {env: make_settings(env).database.instance_class for env in ENVIRONMENTS}
     assert len(set(classes.values())) == 3
     assert classes["dev"] == "db.t4g.medium"
 
@@ -353,9 +363,17 @@ def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
-@pytest.mark.parametrize("environment", STACKS)
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_profiles_hold_only_per_environment_deltas(environment):
     """Each default has one home: a profile never repeats the model default."""
     from config.profiles import profile_defaults
 
     assert _restated_defaults(Settings, profile_defaults(environment), "") == []
+
+
+@pytest.mark.parametrize("stack", ["prod", "Prod", "prod-eu"])
+def test_a_prod_named_stack_must_have_the_prod_environment(stack: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        build_settings(minimal_raw(environment="uat"), stack=stack, region=REGION)
+    [problem] = [p for p in error.value.problems if p.key == "environment"]
+    assert f"stack {stack!r} is named as a prod stack" in problem.message and problem.given == "uat"

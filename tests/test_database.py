@@ -18,7 +18,7 @@ from offline import REPO, Inventory, read_stack_config
 from offline.cloud import OfflineCloud
 from offline.engine import is_secret_value, unwrap
 from offline.report import render_json
-from tests.support import REGION, STACKS, SUBNETS, VPC, stack_inventory, stack_settings
+from tests.support import REGION, STACKS, SUBNETS, VPC, name_stem, stack_inventory, stack_settings
 
 RDS = "aws:rds/instance:Instance"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -108,7 +108,7 @@ def test_operational_settings(stack: str) -> None:
     assert db["copyTagsToSnapshot"] is True
     assert db["backupWindow"] == "01:00-02:00"
     assert db["maintenanceWindow"] == "sun:03:00-sun:04:00"
-    assert db["identifier"] == f"etl-airflow-{stack}-metadata"
+    assert db["identifier"] == f"{name_stem(stack)}-metadata"
 
 
 def test_prod_monitoring_role_is_trusted_by_rds_monitoring() -> None:
@@ -245,7 +245,7 @@ def test_three_alarms_on_the_instance(stack: str) -> None:
     assert set(found) == {"CPUUtilization", "FreeStorageSpace", "DatabaseConnections"}
     for alarm in found.values():
         assert alarm["namespace"] == "AWS/RDS"
-        assert alarm["dimensions"] == {"DBInstanceIdentifier": f"etl-airflow-{stack}-metadata"}
+        assert alarm["dimensions"] == {"DBInstanceIdentifier": f"{name_stem(stack)}-metadata"}
 
 
 def test_prod_alarms_notify_the_sns_topic() -> None:

@@ -18,7 +18,17 @@ from offline import Inventory, run_stack
 from offline.cloud import ACCOUNT_ID, OfflineCloud
 from offline.engine import unwrap
 from tests.support import PROJECT_PREFIX as P
-from tests.support import REGION, STACKS, SUBNETS, VPC, override, stack_inventory, stack_object, stack_settings
+from tests.support import (
+    REGION,
+    STACKS,
+    SUBNETS,
+    VPC,
+    environment_of,
+    override,
+    stack_inventory,
+    stack_object,
+    stack_settings,
+)
 from tests.values_support import AIRFLOW_2, airflow_override
 from tests.variants import airflow_2_stack
 
@@ -43,7 +53,7 @@ def test_each_stack_has_an_internal_load_balancer_of_its_type_admitting_exactly_
     assert lb["internal"] is True
     assert lb["loadBalancerType"] == {"nlb": "network", "alb": "application"}[front_door.type]
     assert (front_door.type, front_door.tls) == {"dev": ("nlb", False), "uat": ("nlb", False), "prod": ("alb", True)}[
-        stack
+        environment_of(stack)
     ]
     group = inventory.one("aws:ec2/securityGroup:SecurityGroup", "front-door-sg")
     rules = [r.inputs for r in inventory.of_type(INGRESS) if r.parent == group.parent]

@@ -13,16 +13,17 @@ from components.irsa import irsa_trust_policy
 from offline import REPO, read_stack_config
 from offline.cloud import OfflineCloud
 from offline.engine import Registration
-from tests.support import REGION, STACKS, stack_inventory, stack_settings
+from tests.support import REGION, STACKS, bucket_of, environment_of, name_stem, stack_inventory, stack_settings
 
 ROLE = "aws:iam/role:Role"
 POLICY = "aws:iam/rolePolicy:RolePolicy"
 IRSA = "airflow-platform:iam:IrsaRole"
 WORKLOAD_SUFFIXES = {"scheduler", "api-server", "dag-processor", "worker", "triggerer"}
+# Per environment; {stem} is <namePrefix>-<environment>, {cluster} the created cluster's name.
 OTHER_ROLES = {
-    "dev": {"data-dev-nodes"},
-    "uat": {"etl-airflow-uat-metadata-rds-monitoring"},
-    "prod": {"etl-airflow-prod-metadata-rds-monitoring", "etl-airflow-prod-publish-analytics"},
+    "dev": {"{cluster}-nodes"},
+    "uat": {"{stem}-metadata-rds-monitoring"},
+    "prod": {"{stem}-metadata-rds-monitoring", "{stem}-publish-analytics"},
 }
 
 
@@ -76,13 +77,14 @@ def expected_oidc_provider_arn(stack: str) -> str:
 @pytest.mark.parametrize("stack", STACKS)
 def test_one_role_per_airflow3_workload(stack: str) -> None:
     names = set(irsa_roles(stack))
-    assert names == {f"etl-airflow-{stack}-{suffix}" for suffix in WORKLOAD_SUFFIXES}
+    assert names == {f"{name_stem(stack)}-{suffix}" for suffix in WORKLOAD_SUFFIXES}
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_only_expected_roles_outside_irsa(stack: str) -> None:
     others = {r.inputs["name"] for r in stack_inventory(stack).of_type(ROLE) if parent_type(stack, r) != IRSA}
-    assert others == OTHER_ROLES[stack]
+    cluster = stack_settings(stack).cluster.name
+    assert others == {n.format(stem=name_stem(stack), cluster=cluster) for n in OTHER_ROLES[environment_of(stack)]}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -90,7 +92,7 @@ def test_role_arn_outputs_match_the_roles(stack: str) -> None:
     arns = stack_inventory(stack).outputs["roleArns"]
     assert set(arns) == WORKLOAD_SUFFIXES
     for suffix, arn in arns.items():
-        assert arn == f"arn:aws:iam::111122223333:role/etl-airflow-{stack}-{suffix}"
+        assert arn == f"arn:aws:iam::111122223333:role/{name_stem(stack)}-{suffix}"
 
 
 # -- trust -------------------------------------------------------------------------------
@@ -104,7 +106,7 @@ def test_trust_policy_is_pinned_to_one_service_account(stack: str) -> None:
     assert not issuer.startswith("https://")
     roles = irsa_roles(stack)
     for workload in settings.shape.workloads:
-        role = roles[f"etl-airflow-{stack}-{workload.value}"]
+        role = roles[f"{name_stem(stack)}-{workload.value}"]
         trust = json.loads(role.inputs["assumeRolePolicy"])
         [statement] = trust["Statement"]
         assert statement["Effect"] == "Allow"
@@ -200,7 +202,7 @@ def test_api_server_can_only_read_logs(stack: str) -> None:
 @pytest.mark.parametrize("workload", [Workload.SCHEDULER, Workload.DAG_PROCESSOR, Workload.WORKER, Workload.TRIGGERER])
 def test_backend_workloads_write_logs(stack: str, workload: Workload) -> None:
     policy = policies_of(stack, workload)["logs-bucket-read-write"]
-    log_arn = f"arn:aws:s3:::etl-airflow-logs-{stack}-111122223333-eu-west-1"
+    log_arn = f"arn:aws:s3:::{bucket_of(stack, 'logs')}"
     writes = [s for s in policy["Statement"] if "s3:PutObject" in listify(s["Action"])]
     assert writes == [
         {
@@ -216,7 +218,7 @@ def test_backend_workloads_write_logs(stack: str, workload: Workload) -> None:
 def test_dag_readers_get_prefix_scoped_dag_read(stack: str, workload: Workload) -> None:
     settings = stack_settings(stack)
     assert settings.dags.source == "s3"
-    dag_arn = f"arn:aws:s3:::etl-airflow-dags-{stack}-111122223333-eu-west-1"
+    dag_arn = f"arn:aws:s3:::{bucket_of(stack, 'dags')}"
     statements = policies_of(stack, workload)["dags-bucket-read"]["Statement"]
     listing = next(s for s in statements if s["Action"] == ["s3:ListBucket"])
     reading = next(s for s in statements if "s3:GetObject" in s["Action"])
@@ -275,10 +277,10 @@ def test_roles_are_tagged_with_their_service_account(stack: str) -> None:
     settings = stack_settings(stack)
     roles = irsa_roles(stack)
     for workload in settings.shape.workloads:
-        tags = roles[f"etl-airflow-{stack}-{workload.value}"].inputs["tags"]
+        tags = roles[f"{name_stem(stack)}-{workload.value}"].inputs["tags"]
         account = settings.shape.service_account(workload)
         assert tags["kubernetes-service-account"] == f"{account.namespace}:{account.name}"
-        assert tags["environment"] == stack
+        assert tags["environment"] == environment_of(stack)
         assert tags["managed-by"] == "pulumi"
 
 
@@ -286,7 +288,8 @@ def test_roles_are_tagged_with_their_service_account(stack: str) -> None:
 def test_every_connection_resolver_reads_exactly_its_environments_secret_prefixes(stack: str) -> None:
     """GetSecretValue on the two prefixes only, on the roles of the workloads that resolve connections."""
     settings = stack_settings(stack)
-    prefix = f"arn:aws:secretsmanager:eu-west-1:111122223333:secret:airflow/{stack}"
+    secret = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:"
+    connections, variables = settings.airflow.secrets_backend.prefixes(settings.environment)
     for workload in settings.shape.workloads:
         policies = policies_of(stack, workload)
         assert ("secrets-backend-read" in policies) is (workload in settings.shape.connection_resolvers)
@@ -295,7 +298,7 @@ def test_every_connection_resolver_reads_exactly_its_environments_secret_prefixe
                 "Sid": "ReadAirflowSecrets",
                 "Effect": "Allow",
                 "Action": ["secretsmanager:GetSecretValue"],
-                "Resource": [f"{prefix}/connections/*", f"{prefix}/variables/*"],
+                "Resource": [f"{secret}{connections}/*", f"{secret}{variables}/*"],
             }
         ]
     grants = [a for p in stack_inventory(stack).of_type(POLICY) for a in json.loads(p.inputs["policy"])["Statement"]]

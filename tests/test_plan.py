@@ -233,10 +233,10 @@ def test_json_into_a_missing_folder_is_one_line_and_exit_2(monkeypatch, tmp_path
 
 
 def test_unknown_stack_lists_the_stacks_that_exist(capsys) -> None:
-    assert plan.main(["--stack", "staging"]) == 2
+    assert plan.main(["--stack", "no-such-stack"]) == 2
     err = capsys.readouterr().err
-    assert "Pulumi.staging.yaml not found" in err
-    assert "stacks here: dev, uat, prod" in err
+    assert "Pulumi.no-such-stack.yaml not found" in err
+    assert f"stacks here: {', '.join(STACKS)}" in err
     assert plan.available_stacks() == list(STACKS)
 
 

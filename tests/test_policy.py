@@ -11,7 +11,8 @@ from pulumi_policy import EnforcementLevel, StackValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from offline import REPO
-from offline.engine import Registration
+from offline.engine import Registration, unwrap
+from pipeline.stacks import policy_config
 from tests.policy_support import POLICIES, added, changed, evaluate, policy_resources, without
 from tests.support import STACKS, stack_inventory
 
@@ -52,7 +53,7 @@ def test_every_resource_of_each_stack_passes_every_policy(stack: str, monkeypatc
 
 def test_every_policy_is_mandatory_and_has_a_failing_case() -> None:
     assert all(p.enforcement_level is EnforcementLevel.MANDATORY for p in POLICIES.values())
-    assert {case[0] for case in CASES} == set(POLICIES)
+    assert set().union(*(_names(case) for case in CASES)) == set(POLICIES)
 
 
 def _trust_with(condition: dict) -> str:
@@ -72,6 +73,65 @@ def _allow(action: str, resource: str) -> str:
 
 
 ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/X"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
+RDS_CLUSTER = "aws:rds/cluster:Cluster"
+CLUSTER_PARAMS = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+EKS = "eks:index:Cluster"
+
+
+def _trust_everyone() -> str:
+    statement = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def _with_cluster(r: list[Registration], **overrides) -> list[Registration]:
+    """An Aurora PostgreSQL cluster that passes every rule (prod included) unless ``overrides`` break it."""
+    group = added(r, CLUSTER_PARAMS, "aurora-params", parameters=[{"name": "rds.force_ssl", "value": "1"}])
+    inputs = {
+        "engine": "aurora-postgresql",
+        "storageEncrypted": True,
+        "deletionProtection": True,
+        "skipFinalSnapshot": False,
+        "finalSnapshotIdentifier": "aurora-final",
+        "backupRetentionPeriod": 7,
+        "availabilityZones": ["eu-west-1a", "eu-west-1b"],
+        "dbClusterParameterGroupName": "aurora-params",
+        **overrides,
+    }
+    cluster = dataclasses.replace(added(r, RDS_CLUSTER, "aurora", **inputs), protect=True)
+    if "dbClusterParameterGroupName" not in overrides:
+        cluster.property_dependencies["dbClusterParameterGroupName"] = [group.urn]
+    return [*r, group, cluster]
+
+
+def _helm_values(r: list[Registration], path: str, value) -> list[Registration]:
+    """The Airflow release with one more Helm value (dotted path)."""
+    release = next(x for x in r if x.type == RELEASE and x.name == "airflow-release")
+    values = json.loads(json.dumps(unwrap(release.inputs)["values"]))
+    node = values
+    *parents, leaf = path.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+    return changed(r, RELEASE, "airflow-release", values=values)
+
+
+def _split_open_ingress(r: list[Registration]) -> list[Registration]:
+    """The DB ingress rule admits 0.0.0.0/1, a copy of it on the same group admits 128.0.0.0/1."""
+    base = changed(r, INGRESS, DB_INGRESS, cidrIpv4="0.0.0.0/1", referencedSecurityGroupId=None)
+    rule = next(x for x in base if x.type == INGRESS and x.name == DB_INGRESS)
+    twin = dataclasses.replace(
+        rule,
+        urn=rule.urn + "-upper-half",
+        name=rule.name + "-upper-half",
+        inputs={**rule.inputs, "cidrIpv4": "128.0.0.0/1"},
+        property_dependencies=dict(rule.property_dependencies),
+    )
+    return [*base, twin]
+
+
 OPEN_DB = {"cidrIpv4": "0.0.0.0/0", "referencedSecurityGroupId": None}
 # Registration order follows when inputs resolve, so crafted changes name the rule they change.
 DB_INGRESS = "metadata-db-from-workloads"
@@ -192,25 +252,195 @@ CASES = [
         lambda r: [*r, added(r, LISTENER, "api", protocol="HTTP", defaultActions=[{"type": "forward"}])],
         "plain HTTP only for a redirect to HTTPS",
     ),
+    # The mutations of issue 16 point 7, each caught by the rule named.
+    (
+        "iam-no-admin-managed-policies",
+        "prod",
+        lambda r: changed(r, ATTACHMENT, policyArn=ADMIN),
+        "do not attach arn:aws:iam::aws:policy/AdministratorAccess",
+    ),
+    (
+        "iam-no-admin-managed-policies",
+        "prod",
+        lambda r: changed(r, ROLE, "irsa-worker-role", managedPolicyArns=[ADMIN]),
+        "do not attach arn:aws:iam::aws:policy/AdministratorAccess",
+    ),
+    (
+        "iam-trust-no-wildcard-principal",
+        "prod",
+        lambda r: changed(r, ROLE, "irsa-worker-role", assumeRolePolicy=_trust_everyone()),
+        "the trust policy lets ['*'] assume it",
+    ),
+    (
+        "iam-no-privilege-escalation",
+        "prod",
+        lambda r: changed(r, ROLE_POLICY, policy=_allow("iam:PassRole", "*")),
+        "['iam:PassRole'] on every resource",
+    ),
+    (
+        ("iam-no-privilege-escalation", "iam-no-wildcard-actions"),
+        "prod",
+        lambda r: changed(r, ROLE_POLICY, policy=_allow("*:*", "*")),
+        "['*:*'] on every resource",
+    ),
+    (
+        "rds-storage-encrypted",
+        "prod",
+        lambda r: _with_cluster(r, storageEncrypted=False),
+        "RDS cluster aurora: set storage_encrypted=True",
+    ),
+    (
+        "rds-prod-safeguards",
+        "prod",
+        lambda r: _with_cluster(r, deletionProtection=False, backupRetentionPeriod=1),
+        "RDS cluster aurora (prod): set deletion_protection=True",
+    ),
+    (
+        "rds-force-ssl",
+        "prod",
+        lambda r: _with_cluster(r, dbClusterParameterGroupName="default.aurora-postgresql16"),
+        "set db_cluster_parameter_group_name to an aws.rds.ClusterParameterGroup",
+    ),
+    (
+        "helm-no-plaintext-secrets",
+        "prod",
+        lambda r: _helm_values(r, "fernetKey", "ZmVybmV0LWtleS1pbi1jbGVhci10ZXh0LTMyLWJ5dGVz"),
+        "values fernetKey hold a secret in plain text",
+    ),
+    (
+        "helm-no-plaintext-secrets",
+        "prod",
+        lambda r: _helm_values(r, "data.metadataConnection", {"user": "airflow", "pass": "hunter2", "host": "db"}),
+        "values data.metadataConnection.pass hold a secret",
+    ),
+    (
+        "k8s-load-balancers-internal",
+        "prod",
+        lambda r: [
+            *r,
+            added(r, "kubernetes:core/v1:Service", "api-public", metadata={}, spec={"type": "LoadBalancer"}),
+        ],
+        "Service api-public: type LoadBalancer builds an internet-facing load balancer",
+    ),
+    (
+        "k8s-load-balancers-internal",
+        "prod",
+        lambda r: [
+            *r,
+            added(
+                r,
+                "kubernetes:networking.k8s.io/v1:Ingress",
+                "api",
+                metadata={"annotations": {"alb.ingress.kubernetes.io/scheme": "internet-facing"}},
+                spec={"ingressClassName": "alb"},
+            ),
+        ],
+        "Ingress api: alb.ingress.kubernetes.io/scheme: internet-facing",
+    ),
+    (
+        "k8s-load-balancers-internal",
+        "prod",
+        lambda r: _helm_values(r, "apiServer.service", {"type": "LoadBalancer"}),
+        "values apiServer.service.type LoadBalancer",
+    ),
+    (
+        "ec2-no-open-ingress",
+        "prod",
+        _split_open_ingress,
+        "(prod): remove the ingress from 0.0.0.0/1 + 128.0.0.0/1 (together 0.0.0.0/0)",
+    ),
+    (
+        "eks-endpoint-not-world-open",
+        "dev",
+        lambda r: changed(r, EKS, publicAccessCidrs=["0.0.0.0/1", "128.0.0.0/1"]),
+        "the public API endpoint admits 0.0.0.0/0",
+    ),
+    (
+        "eks-endpoint-not-world-open",
+        "prod",
+        lambda r: [*r, added(r, "aws:eks/cluster:Cluster", "eks", vpcConfig={"endpointPublicAccess": True})],
+        "admits 0.0.0.0/0 (the default when no range is listed)",
+    ),
+    (
+        "lb-prod-tls-listeners",
+        "prod",
+        lambda r: changed(r, LISTENER, protocol="HTTPS", sslPolicy="ELBSecurityPolicy-TLS13-1-0-2021-06"),
+        "(given ELBSecurityPolicy-TLS13-1-0-2021-06)",
+    ),
 ]
 
 
+def _names(case) -> set[str]:
+    return {case[0]} if isinstance(case[0], str) else set(case[0])
+
+
 @pytest.mark.parametrize(
-    ("policy", "stack", "craft", "expected"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+    ("policy", "stack", "craft", "expected"), CASES, ids=[f"{sorted(_names(c))[0]}-{i}" for i, c in enumerate(CASES)]
 )
 def test_crafted_bad_resource_fails_with_its_message(policy, stack, craft, expected, monkeypatch) -> None:
     monkeypatch.setenv("PULUMI_STACK", stack)
     violations = evaluate(craft(records(stack)))
-    assert {v.policy for v in violations} == {policy}
-    assert any(expected in m for m in messages(violations, policy)), messages(violations, policy)
+    names = _names((policy,))
+    assert {v.policy for v in violations} == names
+    found = [v.message for v in violations]
+    assert any(expected in m for m in found), found
 
 
-def test_prod_rules_follow_the_environment_tag_not_the_stack_name(monkeypatch) -> None:
+def _relabelled(registrations: list[Registration], environment: str) -> list[Registration]:
+    """The records with every `environment` tag set to ``environment`` (what `environment: uat` would tag)."""
+    result = []
+    for r in registrations:
+        tags = r.inputs.get("tags")
+        if isinstance(tags, dict) and "environment" in tags:
+            r = dataclasses.replace(r, inputs={**r.inputs, "tags": {**tags, "environment": environment}})
+        result.append(r)
+    return result
+
+
+PROD_CASES = [c for c in CASES if c[1] == "prod"]
+
+
+@pytest.mark.parametrize(
+    ("policy", "craft", "expected"),
+    [(c[0], c[2], c[3]) for c in PROD_CASES],
+    ids=[f"{sorted(_names(c))[0]}-{i}" for i, c in enumerate(PROD_CASES)],
+)
+def test_environment_uat_on_the_prod_stack_changes_nothing(policy, craft, expected, monkeypatch) -> None:
     monkeypatch.setenv("PULUMI_STACK", "prod")
-    dev_tagged = changed(records("dev"), INSTANCE, multiAz=False)
-    assert evaluate(dev_tagged, ["rds-prod-safeguards"]) == []
+    crafted = craft(records("prod"))
+    honest = evaluate(crafted)
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"airflow-platform:environment": "uat"}))
+    assert evaluate(_relabelled(crafted, "uat"), stack_tags={"environment": "uat"}) == honest
+    assert {v.policy for v in honest} == _names((policy,))
+
+
+def test_prod_rules_apply_when_any_of_stack_name_config_or_tag_says_prod(monkeypatch) -> None:
+    single_az = changed(records("dev"), INSTANCE, multiAz=False)  # dev-tagged
+    safeguards = ["rds-prod-safeguards"]
+    monkeypatch.setenv("PULUMI_STACK", "dev")
+    assert evaluate(single_az, safeguards) == []
+    for stack in ("prod", "Prod", "acme/airflow-platform/PROD", "prod-eu", "eu_prod"):
+        monkeypatch.setenv("PULUMI_STACK", stack)
+        assert messages(evaluate(single_az, safeguards), "rds-prod-safeguards"), stack
+    monkeypatch.setenv("PULUMI_STACK", "product-sandbox")
+    assert evaluate(single_az, safeguards) == []
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"airflow-platform:environment": " Prod"}))
+    assert messages(evaluate(single_az, safeguards), "rds-prod-safeguards")
+    monkeypatch.delenv("PULUMI_CONFIG")
+    assert messages(evaluate(single_az, safeguards, stack_tags={"Environment": "PRODUCTION"}), "rds-prod-safeguards")
+    prod_tagged = _relabelled(single_az, "Prod")
+    assert messages(evaluate(prod_tagged, safeguards), "rds-prod-safeguards")
     monkeypatch.setenv("PULUMI_STACK", "dev")
     assert messages(evaluate(changed(records("prod"), BUCKET, forceDestroy=True)), "s3-no-force-destroy-in-prod")
+
+
+def test_the_pack_and_the_loader_read_a_prod_stack_name_alike() -> None:
+    from config.profiles import stack_name_says_prod as program
+    from policy.rules.common import stack_name_says_prod as pack
+
+    names = ["prod", "Prod", "PROD", "prod-eu", "eu_prod", "production", "dev", "uat", "product", "staging", "preprod"]
+    assert [program(n) for n in names] == [pack(n) for n in names]
+    assert [n for n in names if pack(n)] == ["prod", "Prod", "PROD", "prod-eu", "eu_prod", "production"]
 
 
 def test_untagged_resources_take_the_environment_from_stack_config(monkeypatch) -> None:
@@ -291,7 +521,7 @@ def test_protect_is_read_from_the_resource_options(monkeypatch) -> None:
 
 def test_policy_config_files_name_real_policies_and_schema_keys() -> None:
     for stack in STACKS:
-        config = json.loads((REPO / "policy" / "config" / f"{stack}.json").read_text())
+        config = json.loads((REPO / policy_config(stack)).read_text())
         for name, values in config.items():
             schema = POLICIES[name].config_schema
             assert schema is not None and set(values) <= set(schema.properties), (stack, name)

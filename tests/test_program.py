@@ -9,7 +9,7 @@ import pytest
 from offline import Inventory, run_stack
 from offline.engine import unwrap
 from offline.report import render_json, render_text
-from tests.support import STACKS, stack_inventory
+from tests.support import STACKS, bucket_of, environment_of, name_stem, namespace_of, stack_inventory, stack_object
 
 OWN_COMPONENTS = {
     "airflow-platform:cluster:ClusterAccess",
@@ -33,15 +33,15 @@ def top_level(inventory: Inventory) -> list:
 def test_whole_program_outputs(stack: str) -> None:
     inventory = stack_inventory(stack)
     outputs = inventory.outputs
-    assert outputs["environment"] == stack
-    assert outputs["clusterName"] == f"data-{'nonprod' if stack == 'uat' else stack}"
-    assert outputs["namespace"] == f"airflow-{stack}"
-    assert outputs["dbEndpoint"].startswith(f"etl-airflow-{stack}-metadata.")
+    assert outputs["environment"] == environment_of(stack)
+    assert outputs["clusterName"] == stack_object(stack, "cluster")["name"]
+    assert outputs["namespace"] == namespace_of(stack)
+    assert outputs["dbEndpoint"].startswith(f"{name_stem(stack)}-metadata.")
     assert outputs["dbEndpoint"].endswith(".rds.amazonaws.com")
     assert outputs["dbPort"] == 5432
     # S3 names are global: the default names carry the account id and the region.
-    assert outputs["dagBucketName"] == f"etl-airflow-dags-{stack}-111122223333-eu-west-1"
-    assert outputs["logBucketName"] == f"etl-airflow-logs-{stack}-111122223333-eu-west-1"
+    assert outputs["dagBucketName"] == bucket_of(stack, "dags")
+    assert outputs["logBucketName"] == bucket_of(stack, "logs")
     role_arns = outputs["roleArns"]
     assert set(role_arns) == WORKLOADS
     assert all(arn.startswith("arn:aws:iam::111122223333:role/") for arn in role_arns.values())
@@ -113,7 +113,7 @@ def test_every_aws_resource_with_tags_is_tagged_with_the_environment(stack: str)
     for resource in stack_inventory(stack).resources:
         tags = resource.inputs.get("tags")
         if resource.type.startswith("aws:") and tags is not None:
-            assert tags["environment"] == stack, resource.name
+            assert tags["environment"] == environment_of(stack), resource.name
             assert tags["managed-by"] == "pulumi", resource.name
 
 

@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 
 from offline import REPO
+from pipeline.roles import DEPLOY_SESSION_SECONDS, PREVIEW_SESSION_SECONDS, ci_roles
+from pipeline.stacks import github_matrices, is_prod
 from tests.support import STACKS
 
 WORKFLOWS = REPO / ".github" / "workflows"
@@ -48,28 +50,154 @@ def test_the_pulumi_cli_is_pinned_to_the_sdk_version() -> None:
                 assert str(step["with"]["pulumi-version"]) == sdk[1], name
 
 
-def test_previews_and_drift_cover_every_stack_file_with_the_policy_pack() -> None:
-    stack_files = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in REPO.glob("Pulumi.*.yaml"))
-    assert stack_files == sorted(STACKS)
-    for name, job_id in (("pull-request.yml", "preview"), ("drift.yml", "drift")):
-        job = workflow(name)["jobs"][job_id]
-        assert sorted(job["strategy"]["matrix"]["stack"]) == stack_files
-        [step] = steps_using(job, "pulumi/actions")
-        assert step["with"]["policyPacks"] == "policy"
-    drift = steps_using(workflow("drift.yml")["jobs"]["drift"], "pulumi/actions")[0]["with"]
-    assert drift["expect-no-changes"] is True and drift["refresh"] is True
+CREDENTIALS = "aws-actions/configure-aws-credentials"
+DEPLOY_ROLE = "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+PREVIEW_ROLE = "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
+# The GitHub environment each role variable lives in (environment-scoped variables).
+ENVIRONMENT_OF_ROLE = {DEPLOY_ROLE: "${{ matrix.stack }}", PREVIEW_ROLE: "preview-${{ matrix.stack }}"}
+PULUMI_WORKFLOWS = ("pull-request.yml", "deploy.yml", "drift.yml")
 
 
-def test_deploy_promotes_dev_uat_prod_in_their_environments_without_cancelling() -> None:
+def credentialed_jobs() -> list[tuple[str, str, dict[str, Any]]]:
+    """(workflow, job id, job) of every job that can ask for an OIDC token."""
+    return [
+        (path.name, job_id, job)
+        for path in sorted(WORKFLOWS.glob("*.yml"))
+        for job_id, job in workflow(path.name)["jobs"].items()
+        if (job.get("permissions") or {}).get("id-token") == "write"
+    ]
+
+
+def step_index(job: dict[str, Any], predicate) -> int:
+    return next(i for i, step in enumerate(job["steps"]) if predicate(step))
+
+
+def test_every_credentialed_job_runs_in_the_environment_of_its_role_for_longer_than_its_timeout() -> None:
+    jobs = credentialed_jobs()
+    assert {(name, job_id) for name, job_id, _ in jobs} == {
+        ("pull-request.yml", "preview"),
+        ("deploy.yml", "deploy-dev"),
+        ("deploy.yml", "deploy-uat"),
+        ("deploy.yml", "preview-prod"),
+        ("deploy.yml", "deploy-prod"),
+        ("drift.yml", "drift"),
+    }
+    sessions = {"deploy": DEPLOY_SESSION_SECONDS, "preview": PREVIEW_SESSION_SECONDS}
+    for name, job_id, job in jobs:
+        [step] = steps_using(job, CREDENTIALS)
+        role = step["with"]["role-to-assume"]
+        assert job["environment"] == ENVIRONMENT_OF_ROLE[role], (name, job_id)
+        duration = int(step["with"]["role-duration-seconds"])
+        assert job["timeout-minutes"] * 60 < duration <= sessions["deploy" if role == DEPLOY_ROLE else "preview"]
+
+
+def test_pull_request_jobs_never_reach_a_prod_or_deploy_credential() -> None:
+    jobs = workflow("pull-request.yml")["jobs"]
+    assert workflow("pull-request.yml")[True] == {"pull_request": {"branches": ["main"]}}  # `on:` parses as True
+    preview = jobs["preview"]
+    assert preview["strategy"]["matrix"] == "${{ fromJSON(needs.stacks.outputs.preview) }}"
+    assert jobs["stacks"]["outputs"] == {"preview": "${{ steps.stacks.outputs.preview }}"}
+    assert steps_using(preview, CREDENTIALS)[0]["with"]["role-to-assume"] == PREVIEW_ROLE
+    assert "AWS_DEPLOY_ROLE_ARN" not in (WORKFLOWS / "pull-request.yml").read_text()
+    previewed = [entry["stack"] for entry in github_matrices()["preview"]["include"]]
+    assert previewed and not any(is_prod(stack) for stack in previewed)
+    # The roles behind those environments: no PR ref may assume a prod stack's role or any deploy role.
+    for role in ci_roles():
+        pr_subjects = [s for s in role.subjects if ":ref:refs/pull/" in s]
+        if role.kind == "deploy" or is_prod(role.stack):
+            assert role.subjects == (f"repo:ORG/REPO:environment:{role.environment}:ref:refs/heads/main",), role
+        else:
+            assert pr_subjects == [f"repo:ORG/REPO:environment:preview-{role.stack}:ref:refs/pull/*/merge"], role
+
+
+def test_every_pulumi_job_first_checks_its_stack_file_and_every_deploy_first_checks_the_head_of_main() -> None:
+    for name in PULUMI_WORKFLOWS:
+        for job_id, job in workflow(name)["jobs"].items():
+            if not steps_using(job, "pulumi/actions"):
+                continue
+            assert job["steps"][0]["uses"].startswith("actions/checkout@"), (name, job_id)
+            check = step_index(job, lambda s: "pipeline.stacks check" in str(s.get("run", "")))
+            credentials = step_index(job, lambda s: str(s.get("uses", "")).startswith(CREDENTIALS + "@"))
+            assert check == 1 and check < credentials, (name, job_id)  # the first step after the checkout
+            if name == "deploy.yml":
+                guard = step_index(job, lambda s: s.get("run") == ".ci/head-of-main")
+                assert guard == 2, job_id  # next: before Python, the install, the credentials and Pulumi
+
+
+def test_deploy_promotes_dev_uat_then_previews_prod_before_the_gate() -> None:
     jobs = workflow("deploy.yml")["jobs"]
-    assert [jobs[s]["needs"] for s in ("dev", "uat", "prod")] == ["tests", "dev", "uat"]
-    for stack in ("dev", "uat", "prod"):
-        job = jobs[stack]
-        assert job["environment"] == stack
-        assert job["concurrency"] == {"group": f"pulumi-up-{stack}", "cancel-in-progress": False}
-        assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    assert jobs["deploy-dev"]["needs"] == ["tests", "stacks"]
+    assert jobs["deploy-uat"]["needs"] == ["stacks", "deploy-dev"]
+    assert jobs["preview-prod"]["needs"] == ["stacks", "deploy-uat"]
+    assert jobs["deploy-prod"]["needs"] == ["stacks", "preview-prod"]
+    for job_id, stage in (("deploy-dev", "dev"), ("deploy-uat", "uat"), ("deploy-prod", "prod")):
+        job = jobs[job_id]
+        assert job["strategy"] == {"fail-fast": False, "matrix": f"${{{{ fromJSON(needs.stacks.outputs.{stage}) }}}}"}
+        assert job["environment"] == "${{ matrix.stack }}"
+        assert job["concurrency"] == {"group": "pulumi-${{ matrix.stack }}", "cancel-in-progress": False}
         [up] = steps_using(job, "pulumi/actions")
-        assert up["with"]["command"] == "up" and up["with"]["stack-name"] == stack
+        assert up["with"]["command"] == "up" and up["with"]["stack-name"] == "${{ matrix.stack }}"
+    preview = jobs["preview-prod"]
+    assert preview["strategy"]["matrix"] == "${{ fromJSON(needs.stacks.outputs.prod) }}"
+    assert preview["concurrency"]["group"] == "pulumi-${{ matrix.stack }}"
+    [step] = steps_using(preview, "pulumi/actions")
+    assert step["with"]["command"] == "preview" and step["with"]["comment-on-summary"] is True
+    assert preview["permissions"] == {"contents": "read", "id-token": "write"}
+
+
+def test_the_dispatch_gate_replaces_required_reviewers_when_asked() -> None:
+    """PROD_GATE=dispatch: no prod deploy on push; a manual run by a listed approver, checked before credentials."""
+    deploy = workflow("deploy.yml")
+    assert set(deploy[True]) == {"push", "workflow_dispatch"}
+    prod = deploy["jobs"]["deploy-prod"]
+    assert prod["if"] == "vars.PROD_GATE != 'dispatch' || github.event_name == 'workflow_dispatch'"
+    approver = step_index(prod, lambda s: s.get("run") == ".ci/prod-approver")
+    assert prod["steps"][approver]["if"] == "github.event_name == 'workflow_dispatch'"
+    assert prod["steps"][approver]["env"]["APPROVERS"] == "${{ vars.PROD_APPROVERS }}"
+    assert approver < step_index(prod, lambda s: str(s.get("uses", "")).startswith(CREDENTIALS + "@"))
+    for job_id in ("deploy-dev", "deploy-uat", "preview-prod"):
+        assert "if" not in deploy["jobs"][job_id]
+
+
+def test_matrices_come_from_the_stack_files_and_every_stack_has_a_policy_config() -> None:
+    stack_files = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in REPO.glob("Pulumi.*.yaml"))
+    assert sorted(STACKS) == stack_files
+    for name in PULUMI_WORKFLOWS:
+        text = (WORKFLOWS / name).read_text()
+        assert not re.search(r"stack: \[|stack-name: (dev|uat|prod)\b|config/(dev|uat|prod)\.json", text), name
+        for job in workflow(name)["jobs"].values():
+            matrix = (job.get("strategy") or {}).get("matrix")
+            if matrix is not None:
+                assert re.fullmatch(r"\$\{\{ fromJSON\(needs\.stacks\.outputs\.\w+\) \}\}", matrix)
+                [step] = steps_using(job, "pulumi/actions") or [None]
+                if step and step["with"].get("command"):
+                    assert step["with"]["policyPacks"] == "policy"
+                    assert step["with"]["policyPackConfigs"] == "${{ matrix.policyConfig }}"
+    every = github_matrices()["all"]["include"]
+    assert [e["stack"] for e in every] == list(STACKS)
+    assert all((REPO / e["policyConfig"]).is_file() for e in every)
+
+
+def test_drift_shares_the_deploy_group_and_reports_through_one_issue_per_stack() -> None:
+    job = workflow("drift.yml")["jobs"]["drift"]
+    assert job["concurrency"] == {"group": "pulumi-${{ matrix.stack }}", "cancel-in-progress": False}
+    assert job["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
+    assert job["strategy"]["matrix"] == "${{ fromJSON(needs.stacks.outputs.all) }}"
+    drift = step_index(job, lambda s: str(s.get("run", "")).startswith(".ci/drift "))
+    issue = step_index(job, lambda s: str(s.get("run", "")).startswith(".ci/drift-issue "))
+    assert drift + 1 == issue and job["steps"][drift]["id"] == "drift"
+    assert job["steps"][issue]["env"]["RESULT"] == "${{ steps.drift.outputs.result }}"
+    script = (REPO / ".ci" / "drift-issue").read_text()
+    assert all(word in script for word in ("drift)", "clean)", "policy)", "gh issue close", "gh issue create"))
+
+
+def test_codeowners_guard_what_judges_and_deploys_the_program() -> None:
+    owned = {
+        line.split()[0]
+        for line in (REPO / ".github" / "CODEOWNERS").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {"/policy/", "/.github/", "/Pulumi.prod.yaml", "/config/rules.py", "/.ci/", "/pipeline/"} <= owned
 
 
 def test_no_long_lived_credentials_and_empty_default_permissions() -> None:

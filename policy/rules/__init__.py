@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import iam, network, rds, s3
+from . import iam, kubernetes, network, rds, s3
 
-ALL_POLICIES: list[Policy] = [*rds.POLICIES, *s3.POLICIES, *iam.POLICIES, *network.POLICIES]
+ALL_POLICIES: list[Policy] = [*rds.POLICIES, *s3.POLICIES, *iam.POLICIES, *network.POLICIES, *kubernetes.POLICIES]
 
 __all__ = ["ALL_POLICIES"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -14,39 +16,71 @@ from pulumi_policy.proxy import UnknownValueError
 PROJECT = "airflow-platform"
 ENVIRONMENT_TAG = "environment"
 PROD = "prod"
+PROD_WORDS = frozenset({"prod", "production"})
 
 
-def stack_environment(environ: Mapping[str, str] | None = None) -> str | None:
-    """The stack's environment: config `airflow-platform:environment`, else the stack name.
+def stack_name(environ: Mapping[str, str] | None = None) -> str | None:
+    """The stack's own name (PULUMI_STACK may be org/project/stack)."""
+    environ = os.environ if environ is None else environ
+    stack = environ.get("PULUMI_STACK")
+    return stack.rsplit("/", 1)[-1] if stack else None
 
-    The same default as the program. The engine starts the pack with the stack's config in
-    PULUMI_CONFIG and its name in PULUMI_STACK.
-    """
+
+def configured_environment(environ: Mapping[str, str] | None = None) -> str | None:
+    """Config `airflow-platform:environment`, which the engine hands over in PULUMI_CONFIG."""
     environ = os.environ if environ is None else environ
     try:
         config = json.loads(environ.get("PULUMI_CONFIG") or "{}")
     except json.JSONDecodeError:
         config = {}
     configured = config.get(f"{PROJECT}:environment") if isinstance(config, dict) else None
+    return str(configured) if configured else None
+
+
+def says_prod(value: object) -> bool:
+    """An environment value that means prod, in any case and spacing ("prod", " Prod", "PRODUCTION")."""
+    return str(value).strip().lower() in PROD_WORDS
+
+
+def stack_name_says_prod(name: str) -> bool:
+    """A stack name with a prod word among its parts: prod, Prod, prod-eu, eu_prod (not product).
+
+    The same rule as config.naming.stack_name_says_prod, which the program's loader applies.
+    """
+    return any(part in PROD_WORDS for part in re.split(r"[-_.\s]+", name.strip().lower()))
+
+
+def _environment_tags(tags: object) -> list[str]:
+    if not isinstance(tags, Mapping):
+        return []
+    return [str(v) for k, v in tags.items() if str(k).strip().lower() == ENVIRONMENT_TAG and v]
+
+
+def environment_signals(
+    props: Mapping[str, Any], stack_tags: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None
+) -> list[str]:
+    """Every value that tells the environment: resource tags, stack tags, config, stack name."""
+    signals = [*_environment_tags(props.get("tags")), *_environment_tags(props.get("tagsAll"))]
+    signals += _environment_tags(stack_tags or {})
+    configured = configured_environment(environ)
     if configured:
-        return str(configured)
-    stack = environ.get("PULUMI_STACK")
-    return stack.rsplit("/", 1)[-1] if stack else None
+        signals.append(configured)
+    return signals
 
 
-def environment_of(props: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> str | None:
-    """The resource's `environment` tag, else the stack's environment; never a resource name."""
-    for key in ("tags", "tagsAll"):
-        tags = props.get(key)
-        if isinstance(tags, Mapping) and tags.get(ENVIRONMENT_TAG):
-            return str(tags[ENVIRONMENT_TAG])
-    return stack_environment(environ)
+def is_prod(
+    props: Mapping[str, Any], stack_tags: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None
+) -> bool:
+    """Prod rules apply when any of the stack name, its config, a stack tag or a resource tag says prod.
 
-
-def is_prod(props: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> bool:
-    """Prod rules apply in prod and whenever the environment cannot be told (fail closed)."""
-    environment = environment_of(props, environ)
-    return environment is None or environment == PROD
+    A single non-prod value never switches them off while another says prod, and they also apply
+    when nothing tells the environment (fail closed).
+    """
+    name = stack_name(environ)
+    signals = environment_signals(props, stack_tags, environ)
+    if (name and stack_name_says_prod(name)) or any(says_prod(s) for s in signals):
+        return True
+    return not signals and not name
 
 
 def as_list(value: Any) -> list[Any]:
@@ -56,6 +90,21 @@ def as_list(value: Any) -> list[Any]:
     if isinstance(value, str | Mapping) or not isinstance(value, Sequence):
         return [value]
     return list(value)
+
+
+def world_open(cidrs: Iterable[str]) -> str | None:
+    """'0.0.0.0/0' or '::/0' when the blocks together admit every address of that family (bad ones skipped)."""
+    networks = []
+    for cidr in cidrs:
+        try:
+            networks.append(ipaddress.ip_network(str(cidr).strip(), strict=False))
+        except ValueError:
+            continue
+    for version, everything in ((4, "0.0.0.0/0"), (6, "::/0")):
+        family = [n for n in networks if n.version == version]
+        if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(family)):
+            return everything
+    return None
 
 
 def policy_statements(document: Any) -> list[Mapping[str, Any]]:

@@ -1,8 +1,10 @@
-"""IAM: web-identity trust pinned with StringEquals on sub and aud; no wildcard actions; data
-actions (S3, Secrets Manager, KMS) never on Resource "*"."""
+"""IAM: web-identity trust pinned with StringEquals on sub and aud; no wildcard principal in a trust
+policy; no wildcard actions; no admin managed policy; no PassRole or '*' on everything; data actions
+(S3, Secrets Manager, KMS) never on Resource "*"."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -98,6 +100,85 @@ def _scoped_data_actions(args: ResourceValidationArgs, report: ReportViolation) 
             )
 
 
+# Attachments of managed policies: type -> input holding the ARN(s).
+ATTACHMENTS = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "policyArn",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "policyArn",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "policyArn",
+    "aws:iam/policyAttachment:PolicyAttachment": "policyArn",
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": "policyArns",
+    "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive": "policyArns",
+    "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive": "policyArns",
+}
+# AWS managed policies that grant (or let one grant oneself) everything.
+ADMIN_MANAGED_POLICIES = frozenset({"AdministratorAccess", "PowerUserAccess", "IAMFullAccess"})
+# Actions that let a holder act as another role or as everything, whatever the rest of the policy says.
+ESCALATION_ACTIONS = frozenset({"*", "*:*", "iam:*", "iam:passrole", "sts:*"})
+
+
+def _admin_policy_arns(args: ResourceValidationArgs) -> list[str]:
+    if args.resource_type in ATTACHMENTS:
+        arns = as_list(args.props.get(ATTACHMENTS[args.resource_type]))
+    elif args.resource_type == ROLE:
+        arns = as_list(args.props.get("managedPolicyArns"))
+    else:
+        return []
+    found = []
+    for arn in map(str, arns):
+        managed = re.fullmatch(r"arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?([^/]+)", arn)
+        if managed and (managed[1] in ADMIN_MANAGED_POLICIES or managed[1].endswith("FullAccess")):
+            found.append(arn)
+    return found
+
+
+def _no_admin_managed_policies(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    arns = _admin_policy_arns(args)
+    if arns:
+        report(
+            f"{args.name}: do not attach {', '.join(arns)}; grant the exact actions on the stack's own resources "
+            "in an inline policy (components/grants.py)."
+        )
+
+
+def _trust_principals(statement: Mapping[str, Any]) -> list[str]:
+    principal = statement.get("Principal")
+    if isinstance(principal, Mapping):
+        return [str(v) for values in principal.values() for v in as_list(values)]
+    return [str(v) for v in as_list(principal)]
+
+
+def _trust_no_wildcard_principal(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != ROLE:
+        return
+    try:
+        statements = policy_statements(args.props.get("assumeRolePolicy"))
+    except ValueError:
+        return  # iam-web-identity-trust-pinned reports it
+    for statement in statements:
+        if statement.get("Effect") != "Allow":
+            continue
+        wildcards = [p for p in _trust_principals(statement) if "*" in p]
+        if wildcards or statement.get("NotPrincipal") is not None:
+            report(
+                f"IAM role {args.name}: the trust policy lets {wildcards or 'everyone but NotPrincipal'} assume it; "
+                "name the exact service, account role or federated provider."
+            )
+
+
+def _no_privilege_escalation(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    for statement in _allow_statements(args, report):
+        actions = [str(a) for a in as_list(statement.get("Action")) if str(a).lower() in ESCALATION_ACTIONS]
+        everywhere = statement.get("NotResource") is not None or any(
+            str(r) == "*" or _is_wildcard_resource(r) or str(r).endswith(":role/*")
+            for r in as_list(statement.get("Resource"))
+        )
+        if actions and everywhere:
+            report(
+                f"{args.name}: {actions} on every resource lets the holder take any role or do anything; "
+                "allow iam:PassRole only on the exact role ARNs (with iam:PassedToService), never '*' on '*'."
+            )
+
+
 POLICIES = [
     ResourceValidationPolicy(
         name="iam-web-identity-trust-pinned",
@@ -109,6 +190,24 @@ POLICIES = [
         name="iam-no-wildcard-actions",
         description="Identity policies allow exact actions only (no '*', no NotAction).",
         validate=_no_wildcard_actions,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="iam-no-admin-managed-policies",
+        description="No AdministratorAccess, PowerUserAccess, IAMFullAccess or *FullAccess managed policy attached.",
+        validate=_no_admin_managed_policies,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="iam-trust-no-wildcard-principal",
+        description="Trust policies name exact principals: no '*' in Principal, no NotPrincipal.",
+        validate=_trust_no_wildcard_principal,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    ResourceValidationPolicy(
+        name="iam-no-privilege-escalation",
+        description="No iam:PassRole, iam:*, sts:* or '*' on Resource '*'.",
+        validate=_no_privilege_escalation,
         enforcement_level=EnforcementLevel.MANDATORY,
     ),
     ResourceValidationPolicy(

@@ -11,59 +11,80 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .common import Deferred, is_prod, of_types, referenced
+from .common import Deferred, as_list, is_prod, of_types, referenced
 
 INSTANCE = "aws:rds/instance:Instance"
+CLUSTER = "aws:rds/cluster:Cluster"  # Aurora or Multi-AZ DB cluster
+CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 MIN_PROD_BACKUP_DAYS = 7
 
 
 def _storage_encrypted(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == INSTANCE and args.props.get("storageEncrypted") is not True:
+    if args.resource_type in (INSTANCE, CLUSTER) and args.props.get("storageEncrypted") is not True:
+        what = "instance" if args.resource_type == INSTANCE else "cluster"
         report(
-            f"RDS instance {args.name}: set storage_encrypted=True (optionally kms_key_id). Encryption is fixed at "
+            f"RDS {what} {args.name}: set storage_encrypted=True (optionally kms_key_id). Encryption is fixed at "
             "creation: an existing unencrypted instance must be restored from an encrypted snapshot copy."
         )
 
 
 def _not_public(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == INSTANCE and args.props.get("publiclyAccessible") is True:
+    if args.resource_type in (INSTANCE, CLUSTER_INSTANCE) and args.props.get("publiclyAccessible") is True:
         report(
             f"RDS instance {args.name}: set publicly_accessible=False; reach it from the cluster's security group only."
         )
 
 
 def _prod_safeguards(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != INSTANCE or not is_prod(args.props):
+    if args.resource_type not in (INSTANCE, CLUSTER) or not is_prod(args.props, args.stack_tags):
         return
     props = args.props
-    name = args.name
+    name = f"{'instance' if args.resource_type == INSTANCE else 'cluster'} {args.name}"
     if props.get("deletionProtection") is not True:
-        report(f"RDS instance {name} (prod): set deletion_protection=True.")
+        report(f"RDS {name} (prod): set deletion_protection=True.")
     if props.get("skipFinalSnapshot") is True or not props.get("finalSnapshotIdentifier"):
-        report(f"RDS instance {name} (prod): set skip_final_snapshot=False and a final_snapshot_identifier.")
-    if props.get("multiAz") is not True:
-        report(f"RDS instance {name} (prod): set multi_az=True (standby in a second AZ).")
+        report(f"RDS {name} (prod): set skip_final_snapshot=False and a final_snapshot_identifier.")
+    if args.resource_type == INSTANCE and props.get("multiAz") is not True:
+        report(f"RDS {name} (prod): set multi_az=True (standby in a second AZ).")
+    zones = as_list(props.get("availabilityZones"))
+    if args.resource_type == CLUSTER and zones and len(set(map(str, zones))) < 2:
+        report(f"RDS {name} (prod): spread availability_zones over at least two AZs (given {zones}).")
     retention = props.get("backupRetentionPeriod")
     if not isinstance(retention, int | float) or retention < MIN_PROD_BACKUP_DAYS:
         report(
-            f"RDS instance {name} (prod): set backup_retention_period to at least {MIN_PROD_BACKUP_DAYS} days "
+            f"RDS {name} (prod): set backup_retention_period to at least {MIN_PROD_BACKUP_DAYS} days "
             f"(given {retention})."
         )
     if not args.opts.protect:
-        report(f"RDS instance {name} (prod): register it with ResourceOptions(protect=True).")
+        report(f"RDS {name} (prod): register it with ResourceOptions(protect=True).")
+
+
+# Database -> (input naming its parameter group, the group's type, its class in pulumi_aws).
+FORCE_SSL_LINKS = {
+    INSTANCE: ("parameterGroupName", PARAMETER_GROUP, "aws.rds.ParameterGroup", "parameter_group_name"),
+    CLUSTER: (
+        "dbClusterParameterGroupName",
+        CLUSTER_PARAMETER_GROUP,
+        "aws.rds.ClusterParameterGroup",
+        "db_cluster_parameter_group_name",
+    ),
+}
 
 
 def _force_ssl(args: StackValidationArgs, report: ReportViolation) -> None:
-    groups = of_types(args.resources, [PARAMETER_GROUP])
     deferred = Deferred()
-    for instance in of_types(args.resources, [INSTANCE]):
+    for instance in of_types(args.resources, FORCE_SSL_LINKS):
+        prop, group_type, group_class, argument = FORCE_SSL_LINKS[instance.resource_type]
+        groups = of_types(args.resources, [group_type])
         with deferred.check():
-            linked = referenced(instance, "parameterGroupName", groups)
+            linked = referenced(instance, prop, groups)
             if not linked:
                 report(
-                    f"RDS instance {instance.name}: set parameter_group_name to an aws.rds.ParameterGroup of this "
-                    "stack with rds.force_ssl = 1 (the default group cannot be checked or changed).",
+                    f"RDS {'instance' if instance.resource_type == INSTANCE else 'cluster'} {instance.name}: set "
+                    f"{argument} to an {group_class} of this stack with rds.force_ssl = 1 (the default group "
+                    "cannot be checked or changed).",
                     instance.urn,
                 )
                 continue
@@ -85,7 +106,7 @@ def _force_ssl(args: StackValidationArgs, report: ReportViolation) -> None:
 POLICIES = [
     ResourceValidationPolicy(
         name="rds-storage-encrypted",
-        description="RDS instances encrypt their storage.",
+        description="RDS instances and clusters encrypt their storage.",
         validate=_storage_encrypted,
         enforcement_level=EnforcementLevel.MANDATORY,
     ),
@@ -97,13 +118,13 @@ POLICIES = [
     ),
     StackValidationPolicy(
         name="rds-force-ssl",
-        description="Every RDS instance uses a parameter group of this stack with rds.force_ssl = 1.",
+        description="Every RDS instance or cluster uses a parameter group of this stack with rds.force_ssl = 1.",
         validate=_force_ssl,
         enforcement_level=EnforcementLevel.MANDATORY,
     ),
     ResourceValidationPolicy(
         name="rds-prod-safeguards",
-        description="Prod RDS instances: deletion protection, final snapshot, Multi-AZ, backups >= 7 days, protect.",
+        description="Prod RDS instances and clusters: deletion protection, final snapshot, Multi-AZ, backups >= 7 days, protect.",
         validate=_prod_safeguards,
         enforcement_level=EnforcementLevel.MANDATORY,
     ),

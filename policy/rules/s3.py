@@ -114,7 +114,11 @@ def _tls_only(bucket: PolicyResource, policies: list[PolicyResource], report: Re
 
 
 def _no_force_destroy_in_prod(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type in BUCKETS and args.props.get("forceDestroy") is True and is_prod(args.props):
+    if (
+        args.resource_type in BUCKETS
+        and args.props.get("forceDestroy") is True
+        and is_prod(args.props, args.stack_tags)
+    ):
         report(f"S3 bucket {args.name} (prod): set force_destroy=False; prod buckets are never emptied by Pulumi.")
 
 

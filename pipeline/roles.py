@@ -1,0 +1,139 @@
+"""The AWS IAM roles CI assumes, per stack: who may assume them (GitHub OIDC subjects) and for how long.
+
+    python -m pipeline.roles ORG/REPO    # JSON: role name -> trust policy, session, grants
+
+The repository's OIDC subject template must include the ref (README, "PR checks and promotion"):
+    gh api -X PUT repos/ORG/REPO/actions/oidc/customization/sub -F use_default=false \\
+      -f 'include_claim_keys[]=repo' -f 'include_claim_keys[]=context' -f 'include_claim_keys[]=ref'
+so a job in environment E on ref R presents `repo:ORG/REPO:environment:E:ref:R`, and a role can
+trust "environment prod on main" instead of any run that manages to name environment prod.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.stacks import PROJECT, REPO, is_prod, stack_names
+
+ISSUER = "token.actions.githubusercontent.com"
+MAIN = "refs/heads/main"
+PR_REFS = "refs/pull/*/merge"
+# Sessions outlast the longest job that uses them (deploy 120 min, preview and drift 45 min).
+DEPLOY_SESSION_SECONDS = 3 * 3600
+PREVIEW_SESSION_SECONDS = 3600
+
+
+def preview_environment(stack: str) -> str:
+    """The GitHub environment holding the stack's preview role (PR previews, the prod preview, drift)."""
+    return f"preview-{stack}"
+
+
+def deploy_environment(stack: str) -> str:
+    """The GitHub environment holding the stack's deploy role (prod: the one with required reviewers)."""
+    return stack
+
+
+@dataclass(frozen=True)
+class CiRole:
+    """One role: its name, the OIDC subjects it trusts, its maximum session and what it may do."""
+
+    name: str
+    stack: str
+    kind: str  # "deploy" or "preview"
+    environment: str
+    subjects: tuple[str, ...]
+    max_session_seconds: int
+    grants: list[str] = field(default_factory=list)
+
+    def trust_policy(self, repository: str) -> dict[str, Any]:
+        subjects = [s.replace("ORG/REPO", repository) for s in self.subjects]
+        exact = all("*" not in s for s in subjects)
+        return {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": f"arn:aws:iam::<account-id>:oidc-provider/{ISSUER}"},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{ISSUER}:aud": "sts.amazonaws.com",
+                            **({f"{ISSUER}:sub": subjects} if exact else {}),
+                        },
+                        **({} if exact else {"StringLike": {f"{ISSUER}:sub": subjects}}),
+                    },
+                }
+            ],
+        }
+
+
+def subject(environment: str, ref: str) -> str:
+    return f"repo:ORG/REPO:environment:{environment}:ref:{ref}"
+
+
+def ci_roles(repo: Path = REPO) -> list[CiRole]:
+    """Two roles per stack file: deploy (main only) and preview (prod: main only; others: PRs and main)."""
+    roles = []
+    for stack in stack_names(repo):
+        prod = is_prod(stack, repo)
+        state = f"s3://<state-bucket>/.pulumi/{{stacks,history,backups,locks}}/{PROJECT}/{stack}*"
+        roles.append(
+            CiRole(
+                name=f"airflow-ci-deploy-{stack}",
+                stack=stack,
+                kind="deploy",
+                environment=deploy_environment(stack),
+                subjects=(subject(deploy_environment(stack), MAIN),),
+                max_session_seconds=DEPLOY_SESSION_SECONDS,
+                grants=[
+                    f"manage the {stack} stack's resources (Pulumi up)",
+                    f"read/write {state}",
+                    f"kms:Encrypt, kms:Decrypt, kms:GenerateDataKey on the key of alias/pulumi-airflow-{stack} only",
+                    "an EKS access entry on the stack's cluster",
+                ],
+            )
+        )
+        preview_refs = (MAIN,) if prod else (PR_REFS, MAIN)
+        roles.append(
+            CiRole(
+                name=f"airflow-ci-preview-{stack}",
+                stack=stack,
+                kind="preview",
+                environment=preview_environment(stack),
+                subjects=tuple(subject(preview_environment(stack), ref) for ref in preview_refs),
+                max_session_seconds=PREVIEW_SESSION_SECONDS,
+                grants=[
+                    "read-only describe/list/get on the stack's services (no s3:GetObject outside the state prefix, "
+                    "no secretsmanager:GetSecretValue)",
+                    f"read {state}; write only .pulumi/locks/{PROJECT}/{stack}/ (the DIY backend's lock)",
+                    f"kms:Decrypt on the key of alias/pulumi-airflow-{stack} only",
+                    "a read-only EKS access entry on the stack's cluster",
+                ],
+            )
+        )
+    return roles
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or "/" not in argv[0]:
+        print(__doc__, file=sys.stderr)
+        return 2
+    document = {
+        role.name: {
+            "githubEnvironment": role.environment,
+            "maxSessionDuration": role.max_session_seconds,
+            "assumeRolePolicy": role.trust_policy(argv[0]),
+            "grants": role.grants,
+        }
+        for role in ci_roles()
+    }
+    print(json.dumps(document, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,131 @@
+"""The workflows' shell scripts, run with stand-ins for `gh` and `pulumi` on PATH (no network)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from offline import REPO
+
+CI = REPO / ".ci"
+
+
+def fake(bin_dir: Path, name: str, script: str) -> None:
+    """An executable `name` in bin_dir that runs the given bash (it sees "$@")."""
+    path = bin_dir / name
+    path.write_text(f"#!/usr/bin/env bash\n{script}\n")
+    path.chmod(0o755)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (tmp_path / "calls").write_text("")
+    return {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "GITHUB_REPOSITORY": "acme/airflow",
+        "GITHUB_SHA": "a" * 40,
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+        "CALLS": str(tmp_path / "calls"),
+        "BIN": str(bin_dir),
+    }
+
+
+def run(script: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(CI / script), *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=60)
+
+
+def test_head_of_main_refuses_a_commit_main_has_left(env) -> None:
+    fake(Path(env["BIN"]), "gh", f'echo "{"b" * 40}"')
+    refused = run("head-of-main", env)
+    assert refused.returncode == 1
+    assert refused.stdout.count("\n") == 1 and "::error title=Not the head of main::" in refused.stdout
+    fake(Path(env["BIN"]), "gh", f'echo "{"a" * 40}"')
+    assert run("head-of-main", env).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("actor", "author", "approvers", "allowed"),
+    [
+        ("alice", "bob", "alice, carol", True),
+        ("Alice", "bob", "alice,carol", True),
+        ("mallory", "bob", "alice carol", False),
+        ("alice", "alice", "alice carol", False),  # no self-approval
+        ("alice", "bob", "", False),
+    ],
+)
+def test_prod_approver_is_listed_and_not_the_author(env, actor, author, approvers, allowed) -> None:
+    fake(Path(env["BIN"]), "gh", f'echo "{author}"')
+    result = run("prod-approver", {**env, "ACTOR": actor, "APPROVERS": approvers})
+    assert (result.returncode == 0) is allowed, result.stdout
+
+
+def _drift_issue(env: dict[str, str], result: str, open_issue: str = "") -> tuple[int, list[str], str]:
+    fake(
+        Path(env["BIN"]),
+        "gh",
+        f'echo "$*" >> "$CALLS"; if [ "$1 $2" = "issue list" ]; then echo "{open_issue}"; fi',
+    )
+    done = run("drift-issue", env, "prod", result, "https://github.com/acme/airflow/actions/runs/1")
+    return done.returncode, Path(env["CALLS"]).read_text().splitlines(), done.stdout
+
+
+def test_drift_opens_one_issue_per_stack_and_comments_while_it_lasts(env) -> None:
+    code, calls, out = _drift_issue(env, "drift")
+    assert code == 0 and "::warning title=Drift in prod::" in out
+    assert any(
+        c.startswith("issue create --repo acme/airflow --title Drift in stack prod --label drift") for c in calls
+    )
+    Path(env["CALLS"]).write_text("")
+    code, calls, _ = _drift_issue(env, "drift", open_issue="7")
+    assert code == 0 and [c for c in calls if c.startswith("issue ")][1].startswith("issue comment 7 ")
+    assert not any("issue create" in c for c in calls)
+
+
+def test_a_clean_run_closes_the_issue(env) -> None:
+    code, calls, _ = _drift_issue(env, "clean", open_issue="7")
+    assert code == 0 and any(c.startswith("issue close 7 ") for c in calls)
+
+
+@pytest.mark.parametrize(
+    ("result", "words"),
+    [
+        ("policy", "Policy failure in prod (not drift)"),
+        ("error", "Drift check failed in prod (not drift)"),
+        ("", "Drift check failed"),
+    ],
+)
+def test_policy_and_runner_failures_fail_the_job_and_leave_the_issue_alone(env, result, words) -> None:
+    code, calls, out = _drift_issue(env, result, open_issue="7")
+    assert code == 1 and words in out
+    assert not [c for c in calls if c.startswith(("issue create", "issue close", "issue comment"))]
+
+
+def test_drift_script_classifies_the_preview_for_the_next_step(env, tmp_path: Path) -> None:
+    preview = {
+        "steps": [{"op": "update", "urn": "urn:pulumi:dev::airflow-platform::aws:s3/bucket:Bucket::dags"}],
+        "changeSummary": {"update": 1, "same": 9},
+    }
+    fake(
+        Path(env["BIN"]),
+        "pulumi",
+        f'echo "$*" >> "$CALLS"; if [ "$1" = preview ]; then echo \'{json.dumps(preview)}\'; fi',
+    )
+    done = run("drift", {**env, "PULUMI_BACKEND_URL": "s3://state"}, "dev", "policy/config/dev.json")
+    assert done.returncode == 0, done.stderr
+    assert Path(env["GITHUB_OUTPUT"]).read_text() == "result=drift\n"
+    assert (
+        "update urn:pulumi:dev::airflow-platform::aws:s3/bucket:Bucket::dags"
+        in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    )
+    calls = Path(env["CALLS"]).read_text().splitlines()
+    assert calls[0] == "login s3://state"
+    assert calls[1].startswith(
+        "preview --stack dev --refresh --json --non-interactive --policy-pack policy --policy-pack-config policy/config/dev.json"
+    )

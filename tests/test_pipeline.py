@@ -1,0 +1,135 @@
+"""CI helpers: stacks from the files (a fourth stack joins every matrix), secrets-provider check, CI roles, drift."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from offline import REPO, read_stack_config
+from pipeline import drift
+from pipeline.roles import ci_roles
+from pipeline.stacks import github_matrices, main, matrices, secrets_provider_problem, stack_environment
+
+
+@pytest.fixture
+def repo_with_staging(tmp_path: Path) -> Path:
+    """The stack files and policy configs of the repository plus Pulumi.staging.yaml (environment uat)."""
+    for path in [REPO / "Pulumi.yaml", *REPO.glob("Pulumi.*.yaml")]:
+        shutil.copy(path, tmp_path / path.name)
+    shutil.copytree(REPO / "policy" / "config", tmp_path / "policy" / "config")
+    uat = (REPO / "Pulumi.uat.yaml").read_text()
+    # A second uat stack in uat's account and cluster: its own name prefix, namespace and secret prefixes.
+    staging = uat.replace("pulumi-airflow-uat", "pulumi-airflow-staging").replace(
+        "config:\n", "config:\n  airflow-platform:environment: uat\n  airflow-platform:namePrefix: etl-staging\n", 1
+    )
+    staging = staging.replace(
+        "  airflow-platform:airflow:\n",
+        "  airflow-platform:airflow:\n    namespace: airflow-staging\n    secretsBackend:\n"
+        "      connectionsPrefix: airflow/staging/connections\n      variablesPrefix: airflow/staging/variables\n",
+        1,
+    )
+    (tmp_path / "Pulumi.staging.yaml").write_text(staging)
+    return tmp_path
+
+
+def test_a_fourth_stack_file_joins_the_preview_drift_and_deploy_matrices(repo_with_staging: Path) -> None:
+    found = matrices(repo_with_staging)
+    assert found["all"] == ["dev", "uat", "prod", "staging"]
+    assert found["preview"] == ["dev", "uat", "staging"] and found["uat"] == ["uat", "staging"]
+    assert found["prod"] == ["prod"]
+    [entry] = [e for e in github_matrices(repo_with_staging)["preview"]["include"] if e["stack"] == "staging"]
+    assert entry == {"stack": "staging", "policyConfig": "policy/config/uat.json"}  # no file of its own needed
+    assert {r.name for r in ci_roles(repo_with_staging)} >= {"airflow-ci-deploy-staging", "airflow-ci-preview-staging"}
+    assert secrets_provider_problem("staging", repo_with_staging) is None
+    config = read_stack_config(repo_with_staging, "staging")  # the program reads it as a uat stack
+    assert config.values["airflow-platform:environment"] == "uat"
+
+
+def test_a_prod_named_stack_is_prod_whatever_its_file_says(repo_with_staging: Path) -> None:
+    text = (
+        (repo_with_staging / "Pulumi.prod.yaml")
+        .read_text()
+        .replace("config:\n", "config:\n  airflow-platform:environment: uat\n", 1)
+    )
+    (repo_with_staging / "Pulumi.prod-eu.yaml").write_text(text)
+    assert stack_environment("prod-eu", repo_with_staging) == "prod"
+    assert "prod-eu" not in matrices(repo_with_staging)["preview"]
+
+
+def test_a_stack_with_an_unknown_environment_stops_the_matrix_in_one_line(repo_with_staging: Path) -> None:
+    (repo_with_staging / "Pulumi.sandbox.yaml").write_text((REPO / "Pulumi.dev.yaml").read_text())
+    with pytest.raises(ValueError, match=r"Pulumi\.sandbox\.yaml: environment 'sandbox' is not one of dev, uat, prod"):
+        matrices(repo_with_staging)
+
+
+def test_every_stack_file_names_its_own_kms_secrets_provider() -> None:
+    for path in REPO.glob("Pulumi.*.yaml"):
+        stack = path.name[len("Pulumi.") : -len(".yaml")]
+        assert secrets_provider_problem(stack) is None
+        assert f"alias/pulumi-airflow-{stack}?" in path.read_text()
+
+
+def test_a_missing_secrets_provider_fails_in_one_line_naming_the_stack_file(repo_with_staging: Path, capsys) -> None:
+    path = repo_with_staging / "Pulumi.staging.yaml"
+    path.write_text("\n".join(line for line in path.read_text().splitlines() if not line.startswith("secretsprovider")))
+    problem = secrets_provider_problem("staging", repo_with_staging)
+    assert problem and problem.startswith("Pulumi.staging.yaml: names no secrets provider") and "\n" not in problem
+    assert main(["check", "dev", "--backend", "https://api.pulumi.com"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "PULUMI_BACKEND_URL is https://api.pulumi.com" in err
+    assert main(["check", "dev", "--backend", "s3://state-bucket"]) == 0
+
+
+PREVIEW_CLEAN = {"steps": [{"op": "same", "urn": "urn:a"}], "changeSummary": {"same": 40}}
+PREVIEW_DRIFT = {
+    "steps": [{"op": "update", "urn": "urn:pulumi:prod::airflow-platform::aws:rds/instance:Instance::db"}],
+    "changeSummary": {"same": 39, "update": 1},
+}
+
+
+@pytest.mark.parametrize(
+    ("code", "stdout", "stderr", "expected"),
+    [
+        (0, json.dumps(PREVIEW_CLEAN), "", "clean"),
+        (0, json.dumps(PREVIEW_DRIFT), "", "drift"),
+        (255, "", "error: preview failed: 1 mandatory policy violation", "policy"),
+        (255, "", "error: failed to get credentials: ExpiredToken", "error"),
+        (0, "not json", "", "error"),
+    ],
+)
+def test_drift_is_told_apart_from_policy_and_runner_failures(code, stdout, stderr, expected) -> None:
+    assert drift.classify(code, stdout, stderr) == expected
+
+
+def test_drift_lists_the_resources_that_would_change() -> None:
+    assert drift.changes(json.dumps(PREVIEW_DRIFT)) == [
+        "update urn:pulumi:prod::airflow-platform::aws:rds/instance:Instance::db"
+    ]
+
+
+def _unique_names(directory: Path, stack: str) -> set[str]:
+    """What must be unique in one account and cluster, from the stack's validated settings (no program run)."""
+    from config.loader import settings_from_flat_config
+    from config.naming import aws_names, bucket_name
+
+    config = read_stack_config(directory, stack)
+    settings = settings_from_flat_config(config.values, config.secret_keys, stack)
+    names = aws_names(settings)
+    return {
+        names.db_identifier,
+        names.db_security_group,
+        names.db_monitoring_role,
+        names.load_balancer,
+        *names.irsa_roles.values(),
+        *(bucket_name(settings, kind, "111122223333") for kind in ("dags", "logs")),
+        f"namespace/{settings.namespace}",
+        *(f"secret/{p}" for p in settings.airflow.secrets_backend.prefixes(settings.environment)),
+    }
+
+
+def test_a_second_uat_stack_set_up_as_the_readme_says_collides_with_nothing(repo_with_staging: Path) -> None:
+    ours, uat = _unique_names(repo_with_staging, "staging"), _unique_names(repo_with_staging, "uat")
+    assert len(ours) == len(uat) and not ours & uat, ours & uat
