@@ -22,7 +22,11 @@ WORKLOAD_SUFFIXES = {"scheduler", "api-server", "dag-processor", "worker", "trig
 OTHER_ROLES = {
     "dev": {"data-dev-nodes"},
     "uat": {"etl-airflow-uat-metadata-rds-monitoring"},
-    "prod": {"etl-airflow-prod-metadata-rds-monitoring", "etl-airflow-prod-publish-analytics"},
+    "prod": {
+        "etl-airflow-prod-metadata-rds-monitoring",
+        "etl-airflow-prod-publish-analytics",
+        "etl-airflow-prod-s3-replication",  # S3 replication to the DR region
+    },
 }
 
 
