@@ -322,3 +322,10 @@ def test_the_plan_shows_the_groups_with_their_retention_and_the_shipper_with_its
     assert "== log-shipper (airflow-platform:logging:LogShipper)" in text
     assert f'name: "etl-airflow-{stack}-log-shipper"' in text
     assert '"logs:PutLogEvents"' in text
+
+
+def test_component_logs_off_means_no_groups_and_no_shipper() -> None:
+    settings = make_settings("dev", componentLogs={"enabled": False})
+    names = aws_names(settings)
+    assert wiring.component_logs_args(settings, names) is None
+    assert names.log_shipper_role is None and wiring.log_shipper_args(settings, names, "arn", "issuer") is None
