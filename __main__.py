@@ -91,7 +91,7 @@ if log_groups is not None and shipper_args is not None:
     )
 
 # Disaster recovery: DB backups and the buckets copied to dr.region (README: "Disaster recovery").
-recovery_args = wiring.dr_args(settings, names, account_id, database.instance.arn)
+recovery_args = wiring.dr_args(settings, names, account_id, database.arn)
 if recovery_args is not None:
     recovery = DisasterRecoveryCopy("dr", recovery_args)
     for source in (buckets.dags, buckets.logs):
