@@ -14,11 +14,14 @@ from components.airflow_auth import redirect_uri
 from components.airflow_release import AirflowRelease
 from components.buckets import AirflowBuckets
 from components.cluster import ClusterAccess
+from components.component_logs import ComponentLogGroups
 from components.dag_publishers import DagPublishers
 from components.database import POSTGRES_PORT, MetadataDatabase
+from components.disaster_recovery import DisasterRecoveryCopy
 from components.irsa import IrsaRole
 from components.lb_controller import LoadBalancerController
 from components.load_balancer import WebLoadBalancer
+from components.log_shipper import LogShipper
 from components.secrets_backend import SecretsManagerBackend
 from config import load_settings
 from config.naming import aws_names
@@ -77,6 +80,26 @@ controller = (
     else None
 )
 
+# Component logs: the log groups (and the scheduler-error alarm), and a shipper for the Airflow namespace
+# unless the cluster ships logs already (README: "Component logs in CloudWatch").
+log_groups_args = wiring.component_logs_args(settings, names)
+log_groups = ComponentLogGroups("component-logs", log_groups_args) if log_groups_args else None
+shipper_args = wiring.log_shipper_args(settings, names, cluster.oidc_provider_arn, cluster.oidc_issuer)
+if log_groups is not None and shipper_args is not None:
+    LogShipper(
+        "log-shipper", shipper_args, writes_to=log_groups, opts=pulumi.ResourceOptions(providers=[cluster.provider])
+    )
+
+# Disaster recovery: DB backups and the buckets copied to dr.region (README: "Disaster recovery").
+recovery_args = wiring.dr_args(settings, names, account_id, database.arn)
+if recovery_args is not None:
+    recovery = DisasterRecoveryCopy("dr", recovery_args)
+    for source in (buckets.dags, buckets.logs):
+        if source.key in recovery.replicas:
+            recovery.replicate(source)
+    pulumi.export("drRegion", recovery.region)
+    pulumi.export("drBucketNames", {key: replica.name for key, replica in recovery.replicas.items()})
+
 config = pulumi.Config()
 airflow = AirflowRelease(
     "airflow",
@@ -128,3 +151,5 @@ if airflow.break_glass_password is not None:
     pulumi.export("breakGlassAdminPassword", airflow.break_glass_password)  # secret, like adminPassword
 if publishers is not None:
     pulumi.export("publisherRoleArns", publishers.role_arns)
+if log_groups is not None:
+    pulumi.export("logGroupNames", log_groups.names)

@@ -6,29 +6,33 @@ components themselves never see `Settings`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 import pulumi
 
 from airflow_chart.chart import CHART_NAME, HELM_REPOSITORY
 from airflow_chart.footprint import container_defaults, namespace_quota
-from airflow_chart.shape import Workload
+from airflow_chart.shape import PGBOUNCER_CONTAINER, Workload
 from airflow_chart.values import LOGS_CONNECTION_ID, airflow_values
 from capacity.connections import effective_max_connections
 from components.airflow_release import AirflowReleaseArgs, GitHttpsCredentials, HelmChart
 from components.buckets import AirflowBucketsArgs, BucketSpec
 from components.cluster import ClusterAccessArgs, ManagedNodeGroupSpec, NewClusterSpec
 from components.common import DatabaseEndpoint, Protection
+from components.component_logs import ComponentLogGroupsArgs, SchedulerErrorAlarm
 from components.dag_publishers import DagPublishersArgs, Publisher
 from components.database import DatabaseAlarms, MetadataDatabaseArgs, PostgresInstance
+from components.disaster_recovery import DisasterRecoveryArgs
 from components.irsa import IrsaRoleArgs
 from components.lb_controller import LoadBalancerControllerArgs
 from components.load_balancer import AccessLogsArgs, AliasRecordArgs, WebLoadBalancerArgs
+from components.log_shipper import LogRoute, LogShipperArgs
 from components.namespace_guardrails import NamespaceGuardrailsArgs
 from components.pgbouncer import PgBouncerPool
 from components.secrets_backend import SecretsBackendArgs
 from config.front_door_rules import API_TERMINATION_GRACE_SECONDS
-from config.naming import AwsNames, bucket_name, lb_log_bucket_name
+from config.naming import AwsNames, bucket_name, dr_bucket_name, lb_log_bucket_name
 from config.settings import Settings
 
 
@@ -125,7 +129,8 @@ def buckets_args(settings: Settings, account_id: pulumi.Output[str]) -> AirflowB
         dags=BucketSpec(name=account_id.apply(lambda account: bucket_name(settings, "dags", account)), versioned=True),
         logs=BucketSpec(
             name=account_id.apply(lambda account: bucket_name(settings, "logs", account)),
-            versioned=False,
+            # Replication needs versioning on the source; noncurrent versions expire like the DAG bucket's.
+            versioned=settings.dr.enabled and settings.dr.replicate_log_bucket,
             expire_objects_after_days=buckets.log_retention_days,
         ),
         noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
@@ -337,5 +342,106 @@ def lb_controller_args(
         chart_version=controller.chart_version,
         service_mutator_webhook=controller.service_mutator_webhook,
         role_permissions_boundary_arn=settings.irsa.permissions_boundary_arn,
+        tags=settings.base_tags,
+    )
+
+
+OTHER_CONTAINERS = "other"
+TASK_PODS = "tasks"
+
+
+def log_routes(settings: Settings) -> list[tuple[str, tuple[str, ...]]]:
+    """(log group suffix, containers) per component group; `other` takes the namespace's remaining containers
+    (jobs, sidecars, statsd) except the task pods' unless `componentLogs.includeTaskPods`."""
+    shape = settings.shape
+    routes = [(w.value, (shape.main_container(w),)) for w in shape.workloads if w is not Workload.WORKER]
+    if settings.airflow.pgbouncer.enabled:
+        routes.append(("pgbouncer", (PGBOUNCER_CONTAINER,)))
+    if settings.component_logs.include_task_pods:
+        routes.append((TASK_PODS, (shape.main_container(Workload.WORKER),)))
+    routes.append((OTHER_CONTAINERS, ()))
+    return routes
+
+
+def component_logs_args(settings: Settings, names: AwsNames) -> ComponentLogGroupsArgs | None:
+    """The components' CloudWatch log groups and the scheduler-error alarm, or None when component logs are off."""
+    logs = settings.component_logs
+    if not logs.enabled:
+        return None
+    alarm = logs.scheduler_alarm
+    return ComponentLogGroupsArgs(
+        prefix=names.log_group_prefix,
+        components=[key for key, _ in log_routes(settings)],
+        retention_days=logs.retention_days,
+        metric_namespace=names.log_metric_namespace,
+        alarm=SchedulerErrorAlarm(
+            component=Workload.SCHEDULER.value,
+            threshold=alarm.threshold,
+            evaluation_periods=alarm.evaluation_periods,
+            sns_topic_arn=settings.database.alarms.sns_topic_arn,
+        ),
+        kms_key_arn=settings.encryption.kms_key_arn,
+        protection=protection(settings),
+        tags=settings.base_tags,
+    )
+
+
+def log_shipper_args(
+    settings: Settings, names: AwsNames, oidc_provider_arn: pulumi.Input[str], oidc_issuer: pulumi.Input[str]
+) -> LogShipperArgs | None:
+    """AWS for Fluent Bit for the Airflow namespace, when this stack installs its own shipper (else None)."""
+    if names.log_shipper_role is None:
+        return None
+    shape = settings.shape
+    return LogShipperArgs(
+        namespace=f"{settings.namespace}-logs",
+        source_namespace=settings.namespace,
+        region=settings.aws_region,
+        routes=[
+            LogRoute(key=key, log_group_name=f"{names.log_group_prefix}/{key}", containers=containers)
+            for key, containers in log_routes(settings)
+        ],
+        excluded_containers=()
+        if settings.component_logs.include_task_pods
+        else (shape.main_container(Workload.WORKER),),
+        oidc_provider_arn=oidc_provider_arn,
+        oidc_issuer=oidc_issuer,
+        role_name=names.log_shipper_role,
+        role_permissions_boundary_arn=settings.irsa.permissions_boundary_arn,
+        tags=settings.base_tags,
+    )
+
+
+def dr_args(
+    settings: Settings,
+    names: AwsNames,
+    account_id: pulumi.Output[str],
+    source_db_instance_arn: pulumi.Input[str],
+) -> DisasterRecoveryArgs | None:
+    """The copy in `dr.region` (replicated DB backups, replica buckets on the source's baseline), or None."""
+    dr = settings.dr
+    if not dr.enabled or dr.region is None or dr.kms_key_arn is None:
+        return None
+    source = buckets_args(settings, account_id)
+    replicas = dataclasses.replace(
+        source,
+        dags=dataclasses.replace(
+            source.dags, name=account_id.apply(lambda a: dr_bucket_name(settings, "dags", a)), versioned=True
+        ),
+        logs=dataclasses.replace(
+            source.logs, name=account_id.apply(lambda a: dr_bucket_name(settings, "logs", a)), versioned=True
+        ),
+        kms_key_arn=dr.kms_key_arn,
+    )
+    return DisasterRecoveryArgs(
+        region=dr.region,
+        source_region=settings.aws_region,
+        kms_key_arn=dr.kms_key_arn,
+        source_db_instance_arn=source_db_instance_arn,
+        backup_retention_days=dr.backup_retention_days or settings.database.backup_retention_days,
+        replicas=replicas,
+        replicated=("dags", "logs") if dr.replicate_log_bucket else ("dags",),
+        replication_role_name=names.replication_role,
+        protection=protection(settings),
         tags=settings.base_tags,
     )

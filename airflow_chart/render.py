@@ -27,10 +27,14 @@ def chart_dir(version: str) -> Path:
 
 
 @cache
-def _chart(version: str) -> Any:
+def _chart_at(folder: Path) -> Any:
     import helm_python  # imported late: the Pulumi program itself never renders
 
-    return helm_python.Chart.load(str(chart_dir(version)))
+    return helm_python.Chart.load(str(folder))
+
+
+def _chart(version: str) -> Any:
+    return _chart_at(chart_dir(version))
 
 
 def plain_numbers(value: Any) -> Any:
@@ -103,7 +107,12 @@ def _pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
 
 def render_chart(version: str, values: Mapping[str, Any], release: str, namespace: str) -> RenderedChart:
     """Render chart `version` as `helm install` would (client side), values first made Go-template safe."""
-    manifests = _chart(version).render(plain_numbers(values), name=release, namespace=namespace, is_install=True)
+    return render_chart_at(chart_dir(version), values, release, namespace)
+
+
+def render_chart_at(folder: Path, values: Mapping[str, Any], release: str, namespace: str) -> RenderedChart:
+    """Render the vendored chart in ``folder`` (another chart the program installs, e.g. the log shipper's)."""
+    manifests = _chart_at(folder).render(plain_numbers(values), name=release, namespace=namespace, is_install=True)
     objects: list[dict[str, Any]] = []
     for path in sorted(manifests):
         if not path.endswith((".yaml", ".yml")):

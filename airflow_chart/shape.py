@@ -60,6 +60,10 @@ class ServiceAccount:
         return f"system:serviceaccount:{self.namespace}:{self.name}"
 
 
+TASK_CONTAINER = "base"
+PGBOUNCER_CONTAINER = "pgbouncer"
+
+
 @dataclass(frozen=True)
 class AirflowShape:
     """What one release of chart 1.19.0 runs and how it names things, for an Airflow version."""
@@ -113,6 +117,14 @@ class AirflowShape:
         else:
             wanted = (Workload.SCHEDULER, Workload.WEBSERVER, Workload.WORKER, Workload.TRIGGERER)
         return tuple(workload for workload in self.workloads if workload in wanted)
+
+    def main_container(self, workload: Workload) -> str:
+        """The container that runs the component's own process (its logs are the component's logs).
+
+        The chart names it after the component (`scheduler`, `api-server`, ...); KubernetesExecutor task
+        pods run theirs as `base` (the pod template's, which Airflow requires by that name).
+        """
+        return TASK_CONTAINER if workload is Workload.WORKER else workload.value
 
     @cached_property
     def ui_workload(self) -> Workload:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,12 +105,23 @@ def bucket_access_statements(
 class AirflowBucket:
     """One bucket of AirflowBuckets, with intent methods that grant a role (any Grantable) access."""
 
-    def __init__(self, key: str, bucket: aws.s3.Bucket, kms_key_arn: str | None):
+    def __init__(
+        self,
+        key: str,
+        bucket: aws.s3.Bucket,
+        kms_key_arn: str | None,
+        *,
+        versioning: aws.s3.BucketVersioning | None = None,
+        protection: Protection | None = None,
+    ):
         self.key = key
         self.resource = bucket
         self.name: pulumi.Output[str] = bucket.bucket
         self.arn: pulumi.Output[str] = bucket.arn
+        self.kms_key_arn = kms_key_arn
+        self.versioning = versioning
         self._kms_key_arn = kms_key_arn
+        self._protection = protection or Protection()
 
     def grant_read(self, role: Grantable, prefix: str | None = None) -> aws.iam.RolePolicy:
         """Let ``role`` list and read objects (under ``prefix``)."""
@@ -119,6 +130,50 @@ class AirflowBucket:
     def grant_read_write(self, role: Grantable, prefix: str | None = None) -> aws.iam.RolePolicy:
         """Let ``role`` list, read and write objects (under ``prefix``); no deletes."""
         return self._grant(role, write=True, prefix=prefix)
+
+    def replicate_to(
+        self, replica: AirflowBucket, role_arn: pulumi.Input[str], depends_on: Sequence[pulumi.Resource] = ()
+    ) -> aws.s3.BucketReplicationConfig:
+        """Replicate every new object version to ``replica`` (another region), assuming ``role_arn``.
+
+        Both buckets must be versioned. Objects encrypted with this bucket's customer key are replicated and
+        re-encrypted with the replica's key. Delete markers are not replicated: a delete here leaves the
+        replica's copy (the DR copy also survives a wrong or malicious delete; README: Disaster recovery).
+        """
+        if self.versioning is None or replica.versioning is None:
+            raise ValueError(f"bucket {self.key}: replication needs versioning on the source and the replica")
+        kms = self.kms_key_arn is not None and replica.kms_key_arn is not None
+        destination = aws.s3.BucketReplicationConfigRuleDestinationArgs(
+            bucket=replica.arn,
+            storage_class="STANDARD",
+            encryption_configuration=aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
+                replica_kms_key_id=replica.kms_key_arn
+            )
+            if kms
+            else None,
+        )
+        rule = aws.s3.BucketReplicationConfigRuleArgs(
+            id="to-dr-region",
+            status="Enabled",
+            priority=1,
+            filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=""),
+            delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(status="Disabled"),
+            destination=destination,
+            source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
+                sse_kms_encrypted_objects=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(
+                    status="Enabled"
+                )
+            )
+            if kms
+            else None,
+        )
+        return aws.s3.BucketReplicationConfig(
+            f"{self.resource.pulumi_resource_name}-replication",
+            bucket=self.resource.id,
+            role=role_arn,
+            rules=[rule],
+            opts=self._protection.options(self.resource, depends_on=[self.versioning, replica.versioning, *depends_on]),
+        )
 
     def _grant(self, role: Grantable, *, write: bool, prefix: str | None) -> aws.iam.RolePolicy:
         statements = self.arn.apply(
@@ -135,49 +190,63 @@ class AirflowBuckets(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AirflowBucketsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("airflow-platform:storage:AirflowBuckets", name, None, opts)
-        self.dags = self._bucket(f"{name}-dags", "dags", args.dags, args)
-        self.logs = self._bucket(f"{name}-logs", "logs", args.logs, args)
+        self.dags = secured_bucket(self, f"{name}-dags", "dags", args.dags, args)
+        self.logs = secured_bucket(self, f"{name}-logs", "logs", args.logs, args)
         self.register_outputs(
             {"dagBucketName": self.dags.name, "logBucketName": self.logs.name, "dagBucketArn": self.dags.arn}
         )
 
-    def _bucket(self, name: str, key: str, spec: BucketSpec, args: AirflowBucketsArgs) -> AirflowBucket:
-        bucket, public_block = private_bucket(
-            name,
-            bucket_name=spec.name,
-            force_destroy=args.force_destroy,
-            tags=args.tags,
-            protection=args.protection,
-            parent=self,
-        )
-        child = args.protection.options(bucket)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
+
+def secured_bucket(
+    parent: pulumi.Resource,
+    name: str,
+    key: str,
+    spec: BucketSpec,
+    args: AirflowBucketsArgs,
+    provider: pulumi.ProviderResource | None = None,
+) -> AirflowBucket:
+    """The project's bucket baseline: private (public access blocked, ACLs off), default encryption (the
+    customer key with a bucket key, else SSE-S3), a TLS-only policy, versioning when asked, the lifecycle.
+
+    ``provider`` places the bucket in another region (the DR replicas); its companions follow the bucket.
+    """
+    bucket, public_block = private_bucket(
+        name,
+        bucket_name=spec.name,
+        force_destroy=args.force_destroy,
+        tags=args.tags,
+        protection=args.protection,
+        parent=parent,
+        provider=provider,
+    )
+    child = args.protection.options(bucket)
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-encryption",
+        bucket=bucket.id,
+        rules=[_encryption_rule(args.kms_key_arn)],
+        opts=child,
+    )
+    aws.s3.BucketPolicy(
+        f"{name}-tls-only",
+        bucket=bucket.id,
+        policy=bucket.arn.apply(tls_only_policy),
+        opts=args.protection.options(bucket, depends_on=[public_block]),
+    )
+    versioning = None
+    if spec.versioned:
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning",
             bucket=bucket.id,
-            rules=[_encryption_rule(args.kms_key_arn)],
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
             opts=child,
         )
-        aws.s3.BucketPolicy(
-            f"{name}-tls-only",
-            bucket=bucket.id,
-            policy=bucket.arn.apply(tls_only_policy),
-            opts=args.protection.options(bucket, depends_on=[public_block]),
-        )
-        versioning = None
-        if spec.versioned:
-            versioning = aws.s3.BucketVersioning(
-                f"{name}-versioning",
-                bucket=bucket.id,
-                versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-                opts=child,
-            )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            bucket=bucket.id,
-            rules=_lifecycle_rules(spec, args),
-            opts=args.protection.options(bucket, depends_on=[versioning] if versioning else []),
-        )
-        return AirflowBucket(key, bucket, args.kms_key_arn)
+    aws.s3.BucketLifecycleConfiguration(
+        f"{name}-lifecycle",
+        bucket=bucket.id,
+        rules=_lifecycle_rules(spec, args),
+        opts=args.protection.options(bucket, depends_on=[versioning] if versioning else []),
+    )
+    return AirflowBucket(key, bucket, args.kms_key_arn, versioning=versioning, protection=args.protection)
 
 
 def _encryption_rule(kms_key_arn: str | None) -> aws.s3.BucketServerSideEncryptionConfigurationRuleArgs:

@@ -51,17 +51,19 @@ def private_bucket(
     tags: Mapping[str, str],
     protection: Protection,
     parent: pulumi.Resource,
+    provider: pulumi.ProviderResource | None = None,
 ) -> tuple[aws.s3.Bucket, aws.s3.BucketPublicAccessBlock]:
     """An S3 bucket with all public access blocked and ACLs off (owner-enforced), both kept like the bucket.
 
-    Returns the bucket and its public-access block: a bucket policy must wait for the block.
+    Returns the bucket and its public-access block: a bucket policy must wait for the block. ``provider``
+    (another region's) is inherited by everything parented to the bucket.
     """
     bucket = aws.s3.Bucket(
         name,
         bucket=bucket_name,
         force_destroy=force_destroy,
         tags={**tags, "Name": bucket_name},
-        opts=protection.options(parent),
+        opts=protection.options(parent, provider=provider),
     )
     child = protection.options(bucket)
     block = aws.s3.BucketPublicAccessBlock(

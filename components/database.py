@@ -224,6 +224,7 @@ class MetadataDatabase(pulumi.ComponentResource):
             opts=stateful,
         )
         self.address = self.instance.address
+        self.arn: pulumi.Output[str] = self.instance.arn
         self.port = self.instance.port
         self.identifier = args.identifier
         self._alarms(name, args)

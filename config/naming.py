@@ -45,6 +45,14 @@ class AwsNames:
     """IAM role of the AWS Load Balancer Controller, when this stack installs it (one per cluster)."""
     publisher_roles: Mapping[str, str] = field(default_factory=dict)
     """DAG publisher name -> IAM role name (`<namePrefix>-<environment>-publish-<name>`)."""
+    log_group_prefix: str = ""
+    """CloudWatch log groups of the components: `<log_group_prefix>/<component>` (`/aws/eks/<cluster>/airflow-…`)."""
+    log_metric_namespace: str = ""
+    """CloudWatch metric namespace of the metrics the log groups' metric filters publish."""
+    log_shipper_role: str | None = None
+    """IAM role of the log shipper, when this stack installs one."""
+    replication_role: str | None = None
+    """IAM role S3 assumes to replicate the buckets to the DR region, when DR is on."""
 
 
 def aws_names(settings: Settings) -> AwsNames:
@@ -61,7 +69,30 @@ def aws_names(settings: Settings) -> AwsNames:
         load_balancer=prefix,
         lb_controller_role=f"{settings.cluster.name}-aws-lb-controller" if installs_lb_controller(settings) else None,
         publisher_roles={p.name: publisher_role_name(prefix, p.name) for p in settings.dags.publishers},
+        log_group_prefix=log_group_prefix(settings),
+        log_metric_namespace=f"AirflowPlatform/{prefix}",
+        log_shipper_role=f"{prefix}-log-shipper" if installs_log_shipper(settings) else None,
+        replication_role=f"{prefix}-s3-replication" if settings.dr.enabled else None,
     )
+
+
+def log_group_prefix(settings: Settings) -> str:
+    """`/aws/eks/<cluster>/<namespace>`: the namespace is unique per stack in a cluster, and is spelled
+    `airflow-…` (prefixed when a configured namespace is not) so every group matches `/aws/eks/<cluster>/airflow*`."""
+    namespace = settings.namespace
+    stack_part = namespace if namespace.startswith("airflow") else f"airflow-{namespace}"
+    return f"/aws/eks/{settings.cluster.name}/{stack_part}"
+
+
+def installs_log_shipper(settings: Settings) -> bool:
+    """Whether this stack installs its own log shipper (component logs on, the cluster not shipping them already)."""
+    logs = settings.component_logs
+    return logs.enabled and not logs.cluster_ships_logs
+
+
+def dr_bucket_name(settings: Settings, kind: BucketKind, account_id: str) -> str:
+    """The replica of a bucket in the DR region: `<namePrefix>-<kind>-<environment>-<account>-<dr.region>`."""
+    return f"{settings.name_prefix}-{kind}-{settings.environment}-{account_id}-{settings.dr.region}"
 
 
 def installs_lb_controller(settings: Settings) -> bool:

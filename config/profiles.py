@@ -56,6 +56,7 @@ _BY_ENVIRONMENT: dict[str, dict[str, Any]] = {
             "alarms": {"cpuPercent": 90, "freeStorageGib": 5, "connectionsPercent": 90},
         },
         "buckets": {"logRetentionDays": 14, "forceDestroy": True},
+        "componentLogs": {"retentionDays": 7},
         "protection": {"mode": "none"},
         "airflow": _airflow(
             1,
@@ -108,6 +109,8 @@ _BY_ENVIRONMENT: dict[str, dict[str, Any]] = {
             "alarms": {"cpuPercent": 80, "freeStorageGib": 20, "connectionsPercent": 80},
         },
         "buckets": {"logRetentionDays": 365, "forceDestroy": False},
+        "componentLogs": {"retentionDays": 365},
+        "dr": {"enabled": True},
         "protection": {"mode": "protect"},
         "airflow": _airflow(
             2,

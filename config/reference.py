@@ -44,13 +44,19 @@ _SHOWN_AS_EXAMPLE = {
 }
 # Prod needs a way in (SSO or a break-glass admin): the example gives it a break-glass admin.
 _PROD_LOGIN_EXAMPLE = {"type": "password", "breakGlassAdmin": {"email": "airflow-admins@example.com"}}
-_SHOWN_AS_EXAMPLE_UNDER = ("airflow.auth.breakGlassAdmin.",)
+# Prod keeps a DR copy by default: the example names a second region and a key there.
+_PROD_DR_EXAMPLE = {
+    "region": "eu-central-1",
+    "kmsKeyArn": "arn:aws:kms:eu-central-1:111122223333:key/0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+}
+_SHOWN_AS_EXAMPLE_UNDER = ("airflow.auth.breakGlassAdmin.", "dr.region", "dr.kmsKeyArn")
 
 
 def _example(environment: str) -> dict[str, Any]:
     if environment != "prod":
         return _REQUIRED_EXAMPLE
-    return {**_REQUIRED_EXAMPLE, "airflow": {**_REQUIRED_EXAMPLE["airflow"], "auth": _PROD_LOGIN_EXAMPLE}}
+    airflow = {**_REQUIRED_EXAMPLE["airflow"], "auth": _PROD_LOGIN_EXAMPLE}
+    return {**_REQUIRED_EXAMPLE, "airflow": airflow, "dr": _PROD_DR_EXAMPLE}
 
 
 @dataclass(frozen=True)

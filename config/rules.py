@@ -19,7 +19,15 @@ from capacity.connections import (
 from config import identity_rules
 from config.errors import Problem
 from config.front_door_rules import API_TERMINATION_GRACE_SECONDS, front_door_problems
-from config.naming import ACCOUNT_ID_STAND_IN, AwsNames, aws_names, bucket_name, lb_log_bucket_name
+from config.naming import (
+    ACCOUNT_ID_STAND_IN,
+    AwsNames,
+    aws_names,
+    bucket_name,
+    dr_bucket_name,
+    lb_log_bucket_name,
+)
+from config.operations_rules import dr_problems
 from config.settings import GIT_HTTPS_TOKEN, GIT_SSH_PRIVATE_KEY, Settings
 from config.types import bucket_name_problem
 
@@ -142,6 +150,7 @@ def _aws_names(s: Settings) -> list[Problem]:
             Problem("buckets.logBucketName", "must differ from the DAG bucket name", s.buckets.log_bucket_name)
         )
     problems += _front_door_names(s, names)
+    problems += _operations_names(s, names)
     service = s.shape.object_name("api-server")
     if len(service) > 63:
         problems.append(
@@ -186,6 +195,34 @@ def _front_door_names(s: Settings, names: AwsNames) -> list[Problem]:
         elif problem:
             problems.append(Problem("frontDoor.accessLogs.bucketName", problem, name))
     return problems
+
+
+def _operations_names(s: Settings, names: AwsNames) -> list[Problem]:
+    """The log shipper's and the replication role's names, and the replica buckets' (they carry dr.region)."""
+    problems = []
+    for role in (names.log_shipper_role, names.replication_role):
+        if role:
+            problems += _derived("namePrefix", s.name_prefix, "IAM role name", role, _iam_name_problem(role))
+    if s.dr.enabled and s.dr.region:
+        kinds = ("dags", "logs") if s.dr.replicate_log_bucket else ("dags",)
+        for kind in kinds:
+            name = dr_bucket_name(s, kind, ACCOUNT_ID_STAND_IN)
+            problem = bucket_name_problem(name)
+            if problem:
+                problems.append(
+                    Problem(
+                        "namePrefix",
+                        f"gives the DR replica bucket name {name!r} ({len(name)} characters with the 12-digit "
+                        f"account id): {problem}; shorten namePrefix",
+                        s.name_prefix,
+                    )
+                )
+    return problems
+
+
+def _disaster_recovery(s: Settings) -> list[Problem]:
+    """dr.region and dr.kmsKeyArn (config/operations_rules.py)."""
+    return dr_problems(s.dr, s.environment, s.aws_region, s.database.backup_retention_days)
 
 
 def _regions(s: Settings) -> list[Problem]:
@@ -509,6 +546,7 @@ RULES: tuple[Callable[[Settings], list[Problem]], ...] = (
     _prod_world_open_cidrs,
     _identity,
     _front_door,
+    _disaster_recovery,
 )
 
 

@@ -21,6 +21,7 @@ from config.models import (
     NetworkConfig,
     ProtectionConfig,
 )
+from config.operations import ComponentLogsConfig, DisasterRecoveryConfig
 from config.types import AwsRegion, NamePrefix, TagKey, TagValue
 
 PROJECT = "airflow-platform"
@@ -50,6 +51,10 @@ class Settings(Model):
     irsa: IrsaConfig = Field(default_factory=IrsaConfig, description="Airflow IAM roles")
     dags: DagsConfig = Field(default_factory=DagsConfig, description="DAG delivery")
     front_door: FrontDoorConfig = Field(description="load balancer in front of the Airflow UI and API")
+    component_logs: ComponentLogsConfig = Field(
+        default_factory=ComponentLogsConfig, description="Airflow component logs in CloudWatch Logs"
+    )
+    dr: DisasterRecoveryConfig = Field(default_factory=DisasterRecoveryConfig, description="copy in a second region")
 
     @property
     def namespace(self) -> str:

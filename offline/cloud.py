@@ -43,11 +43,20 @@ class OfflineCloud(pulumi.runtime.Mocks):
     def __init__(self, region: str, clusters: list[FakeCluster] | None = None):
         self.region = region
         self.clusters = {c.name: c for c in clusters or []}
+        # AWS providers for other regions (a DR region): provider id -> the account seen from that region.
+        self._regions: dict[str, OfflineCloud] = {}
 
     # -- resources -------------------------------------------------------------------
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        handler = getattr(self, "_" + _handler_name(args.typ), None)
         state = dict(args.inputs)
+        if args.typ == "pulumi:providers:aws":
+            provider_id = f"{args.name}-{digest(args.name, 8)}"
+            region = str(state.get("region") or self.region)
+            self._regions[provider_id] = OfflineCloud(region, list(self.clusters.values()))
+            return provider_id, state
+        # A resource managed through another region's provider gets that region's ARNs and endpoints.
+        cloud = self._regions.get(str(args.provider or "").rsplit("::", 1)[-1], self)
+        handler = getattr(cloud, "_" + _handler_name(args.typ), None)
         resource_id = handler(args.name, state) if handler else f"{args.name}-{digest(args.name, 8)}"
         return resource_id, state
 
@@ -153,6 +162,19 @@ class OfflineCloud(pulumi.runtime.Mocks):
         state.setdefault("name", _autoname(name))
         state["arn"] = f"arn:aws:cloudwatch:{self.region}:{ACCOUNT_ID}:alarm:{state['name']}"
         return state["name"]
+
+    def _aws_cloudwatch_log_group(self, name: str, state: dict) -> str:
+        group = state.setdefault("name", _autoname(name))
+        # As the provider reports it: without the `:*` that DescribeLogGroups appends.
+        state["arn"] = f"arn:aws:logs:{self.region}:{ACCOUNT_ID}:log-group:{group}"
+        return group
+
+    def _aws_cloudwatch_log_metric_filter(self, name: str, state: dict) -> str:
+        return str(state.setdefault("name", _autoname(name)))
+
+    def _aws_rds_instance_automated_backups_replication(self, name: str, state: dict) -> str:
+        # The replicated backups' ARN, in the destination region (this provider's).
+        return f"arn:aws:rds:{self.region}:{ACCOUNT_ID}:auto-backup:ab-{digest(name, 26)}"
 
     def _random_index_random_password(self, name: str, state: dict) -> str:
         length = int(state.get("length", 32))

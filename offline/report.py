@@ -53,6 +53,13 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
         "metricName", "statistic", "comparisonOperator", "threshold", "period", "evaluationPeriods", "alarmActions",
     ),
     "aws:s3/bucket:Bucket": ("bucket", "forceDestroy"),
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": ("role", "rules"),
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": (
+        "sourceDbInstanceArn", "retentionPeriod", "kmsKeyId",
+    ),
+    "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays", "kmsKeyId"),
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": ("logGroupName", "pattern", "metricTransformation"),
+    "pulumi:providers:aws": ("region",),
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (
         "blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets",
     ),

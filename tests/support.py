@@ -43,6 +43,14 @@ def minimal_raw(**sections: Any) -> dict[str, Any]:
     return raw
 
 
+# Prod keeps a copy in a second region (dr is on by default there): the region and its key.
+DR_REGION = "eu-central-1"
+DR: dict[str, Any] = {
+    "region": DR_REGION,
+    "kmsKeyArn": f"arn:aws:kms:{DR_REGION}:111122223333:key/0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+}
+
+
 # Prod needs a documented way in: a break-glass admin with password login (or SSO).
 PROD_LOGIN: dict[str, Any] = {"type": "password", "breakGlassAdmin": {"email": "airflow-admins@example.com"}}
 
@@ -51,6 +59,8 @@ def make_settings(stack: str = "dev", **sections: Any) -> Settings:
     """Validated settings for a minimal config in one environment."""
     if stack == "prod" and "airflow" not in sections:
         sections["airflow"] = {**AIRFLOW_ACCESS, "auth": PROD_LOGIN}
+    if stack == "prod" and "dr" not in sections:
+        sections["dr"] = dict(DR)
     return build_settings(minimal_raw(**sections), stack=stack, region=REGION)
 
 

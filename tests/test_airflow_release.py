@@ -54,7 +54,7 @@ def test_release_and_secrets_go_through_the_clusters_kubernetes_provider(stack):
     for resource in [
         inventory.one(RELEASE, "airflow-release"),
         *inventory.of_type(SECRET),
-        inventory.one("kubernetes:core/v1:Namespace"),
+        inventory.one("kubernetes:core/v1:Namespace", "airflow-namespace"),
     ]:
         assert "pulumi:providers:kubernetes::cluster-k8s::" in resource.provider
 
@@ -195,7 +195,7 @@ def test_admin_password_is_exported_only_as_a_secret(stack, has_admin):
 
 
 def test_namespace_enforces_restricted_pod_security():
-    namespace = stack_inventory("uat").one("kubernetes:core/v1:Namespace").inputs["metadata"]
+    namespace = stack_inventory("uat").one("kubernetes:core/v1:Namespace", "airflow-namespace").inputs["metadata"]
     assert namespace["name"] == "airflow-uat"
     assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 

@@ -12,6 +12,8 @@ from config.naming import aws_names, bucket_name
 from tests.support import (
     AIRFLOW_ACCESS,
     CERTIFICATE_ARN,
+    DR,
+    DR_REGION,
     FRONT_DOOR,
     PROD_LOGIN,
     REGION,
@@ -71,8 +73,10 @@ def test_a_prefix_too_long_for_the_default_bucket_name_is_refused_with_the_way_o
     alarms = {"alarms": {"snsTopicArn": "arn:aws:sns:ap-southeast-2:111122223333:alerts"}}
     certificate = CERTIFICATE_ARN.replace(REGION, "ap-southeast-2")
     front_door = {**FRONT_DOOR, "certificateArn": certificate}
-    lines = problems("prod", region="ap-southeast-2", namePrefix="a" * 30, database=alarms, frontDoor=front_door)
-    assert len(lines) == 4, "a 30-character prefix gives 68-character bucket names and a 35-character LB name here"
+    dr = {"region": "ap-southeast-4", "kmsKeyArn": DR["kmsKeyArn"].replace(DR_REGION, "ap-southeast-4")}
+    lines = problems("prod", region="ap-southeast-2", namePrefix="a" * 30, database=alarms, frontDoor=front_door, dr=dr)
+    assert len(lines) == 5, "a 30-character prefix gives 68-character bucket names and a 35-character LB name here"
+    assert any("DR replica bucket name" in line and "shorten namePrefix" in line for line in lines)
     assert all(line.startswith("airflow-platform:namePrefix:") for line in lines)
     assert any("shorten namePrefix or set buckets.dagBucketName" in line for line in lines)
     assert any("shorten namePrefix or set frontDoor.accessLogs.bucketName" in line for line in lines)

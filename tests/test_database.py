@@ -236,7 +236,11 @@ def test_no_output_or_plan_json_contains_the_password(stack: str) -> None:
 
 
 def alarms(stack: str) -> dict[str, dict]:
-    return {a.inputs["metricName"]: a.inputs for a in stack_inventory(stack).of_type(ALARM)}
+    return {
+        a.inputs["metricName"]: a.inputs
+        for a in stack_inventory(stack).of_type(ALARM)
+        if a.inputs["namespace"] == "AWS/RDS"
+    }
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -140,7 +140,7 @@ def test_the_plan_creates_the_sized_quota_and_limit_range_in_a_restricted_namesp
     assert quota.inputs["spec"]["hard"] == namespace_quota(stack_settings(stack)).hard
     [limits] = inventory.one("kubernetes:core/v1:LimitRange").inputs["spec"]["limits"]
     assert limits["default"] == {"cpu": "500m", "memory": "512Mi"}
-    labels = inventory.one("kubernetes:core/v1:Namespace").inputs["metadata"]["labels"]
+    labels = inventory.one("kubernetes:core/v1:Namespace", "airflow-namespace").inputs["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
     release = inventory.one("kubernetes:helm.sh/v3:Release", "airflow-release")
     limit_range = inventory.one("kubernetes:core/v1:LimitRange")

@@ -23,7 +23,11 @@ WORKLOAD_SUFFIXES = {"scheduler", "api-server", "dag-processor", "worker", "trig
 OTHER_ROLES = {
     "dev": {"{cluster}-nodes"},
     "uat": {"{stem}-metadata-rds-monitoring"},
-    "prod": {"{stem}-metadata-rds-monitoring", "{stem}-publish-analytics"},
+    "prod": {
+        "{stem}-metadata-rds-monitoring",
+        "{stem}-publish-analytics",
+        "{stem}-s3-replication",  # S3 replication to the DR region
+    },
 }
 
 

@@ -222,7 +222,9 @@ def pods_of(chart: RenderedChart, namespace_labels: dict[str, str]) -> dict[str,
 
 def policy_view(inventory: Inventory) -> tuple[list[dict[str, Any]], dict[str, Pod]]:
     chart = rendered(inventory)
-    namespace = next(o for o in program_objects(inventory) if o["kind"] == "Namespace")
+    [namespace] = [
+        o for o in program_objects(inventory) if o["kind"] == "Namespace" and o["metadata"]["name"] == chart.namespace
+    ]
     labels = {**namespace["metadata"].get("labels", {}), "kubernetes.io/metadata.name": chart.namespace}
     policies = [o for o in namespace_objects(inventory) if o["kind"] == "NetworkPolicy"]
     return policies, pods_of(chart, labels)
