@@ -9,6 +9,7 @@ import json
 from urllib.parse import unquote, urlparse
 
 import pytest
+import yaml
 
 from airflow_chart.shape import Workload
 from airflow_chart.values import IRSA_ANNOTATION
@@ -54,7 +55,7 @@ def test_release_and_secrets_go_through_the_clusters_kubernetes_provider(stack):
     for resource in [
         inventory.one(RELEASE, "airflow-release"),
         *inventory.of_type(SECRET),
-        inventory.one("kubernetes:core/v1:Namespace"),
+        inventory.one("kubernetes:core/v1:Namespace", "airflow-namespace"),
     ]:
         assert "pulumi:providers:kubernetes::cluster-k8s::" in resource.provider
 
@@ -144,19 +145,23 @@ def test_service_accounts_carry_the_arn_of_the_role_whose_trust_names_them(stack
     values = release_inputs(inventory)["values"]
     roles = {r.inputs["name"]: r.inputs for r in inventory.of_type("aws:iam/role:Role")}
     arns = inventory.outputs["roleArns"]
-    for workload in (
-        Workload.SCHEDULER,
-        Workload.API_SERVER,
-        Workload.WORKER,
-        Workload.TRIGGERER,
-        Workload.DAG_PROCESSOR,
-    ):
-        account = values[workload.values_key]["serviceAccount"]
+    accounts = {
+        workload: (settings.namespace, values[workload.values_key]["serviceAccount"])
+        for workload in (Workload.SCHEDULER, Workload.API_SERVER, Workload.TRIGGERER, Workload.DAG_PROCESSOR)
+    }
+    # The task pods' account is ours, in the task namespace (the chart creates none).
+    assert values["workers"]["serviceAccount"]["create"] is False
+    [worker] = inventory.of_type("kubernetes:core/v1:ServiceAccount")
+    metadata = unwrap(worker.inputs["metadata"])
+    accounts[Workload.WORKER] = (metadata["namespace"], metadata)
+    assert metadata["namespace"] == settings.shape.task_namespace
+    assert values["workers"]["serviceAccount"]["name"] == metadata["name"]
+    for workload, (namespace, account) in accounts.items():
         assert account["annotations"][IRSA_ANNOTATION] == arns[workload.value]
         role = roles[f"etl-airflow-{stack}-{workload.value}"]
         (statement,) = json.loads(role["assumeRolePolicy"])["Statement"]
         subjects = [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")]
-        assert subjects == [f"system:serviceaccount:{settings.namespace}:{account['name']}"]
+        assert subjects == [f"system:serviceaccount:{namespace}:{account['name']}"]
         assert account["name"] == settings.shape.service_account(workload).name
 
 
@@ -195,7 +200,7 @@ def test_admin_password_is_exported_only_as_a_secret(stack, has_admin):
 
 
 def test_namespace_enforces_restricted_pod_security():
-    namespace = stack_inventory("uat").one("kubernetes:core/v1:Namespace").inputs["metadata"]
+    namespace = stack_inventory("uat").one("kubernetes:core/v1:Namespace", "airflow-namespace").inputs["metadata"]
     assert namespace["name"] == "airflow-uat"
     assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
@@ -368,11 +373,11 @@ def test_airflow_3_gets_an_asyncpg_url_with_ssl_not_sslmode():
         sync.password,
     )
     values = release_inputs(inventory)["values"]
-    assert values["secret"] == [
+    assert "secret" not in values  # the chart's template would hand it to task pods too
+    assert yaml.safe_load(values["extraEnv"]) == [
         {
-            "envName": "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC",
-            "secretName": names.metadata,
-            "secretKey": "async-connection",
+            "name": "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC",
+            "valueFrom": {"secretKeyRef": {"name": names.metadata, "key": "async-connection"}},
         }
     ]
 
@@ -383,12 +388,15 @@ def test_airflow_2_has_no_async_url():
     names = stack_settings("uat", overrides).shape.secret_names
     assert set(unwrap(secrets_by_name(inventory)[names.metadata]["stringData"])) == {"connection"}
     assert "secret" not in release_inputs(inventory)["values"]
-    assert not inventory.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")  # the chart admits the webserver
+    assert "extraEnv" not in release_inputs(inventory)["values"]
+    # The chart admits the webserver to the triggerer's logs; ours only close the task pods to ingress.
+    policies = inventory.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    assert [p.name for p in policies] == ["airflow-tasks-deny-ingress"]
 
 
 def test_api_server_may_read_live_triggerer_logs_through_network_policies():
     inventory = stack_inventory("prod")
-    [policy] = inventory.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    policy = inventory.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "airflow-triggerer-logs-policy")
     spec = policy.inputs["spec"]
     assert spec["podSelector"]["matchLabels"] == {"tier": "airflow", "component": "triggerer", "release": "airflow"}
     [rule] = spec["ingress"]

@@ -277,16 +277,17 @@ def test_service_account_follows_chart_default_for_airflow_release(version: str)
     settings = make_settings("uat", airflow={**AIRFLOW_ACCESS, "version": version})
     for workload in settings.shape.workloads:
         account = settings.shape.service_account(workload)
-        assert account.namespace == "airflow-uat"
+        namespace = "airflow-uat-tasks" if workload is Workload.WORKER else "airflow-uat"  # task pods: their own
+        assert account.namespace == namespace
         assert account.name == f"airflow-{workload.value}"
-        assert account.subject == f"system:serviceaccount:airflow-uat:airflow-{workload.value}"
+        assert account.subject == f"system:serviceaccount:{namespace}:airflow-{workload.value}"
 
 
 def test_service_account_inserts_airflow_when_release_name_lacks_it() -> None:
     settings = make_settings("dev", airflow={"releaseName": "etl", "namespace": "data"})
     account = settings.shape.service_account(Workload.WORKER)
     assert account.name == "etl-airflow-worker"
-    assert account.subject == "system:serviceaccount:data:etl-airflow-worker"
+    assert account.subject == "system:serviceaccount:data-tasks:etl-airflow-worker"
 
 
 def test_service_account_keeps_release_name_containing_airflow() -> None:

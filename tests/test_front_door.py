@@ -96,7 +96,7 @@ def test_binding_names_the_service_and_port_the_release_exports_and_waits_for_it
     assert binding.inputs["metadata"]["namespace"] == inventory.outputs["namespace"]
     assert spec["targetType"] == "ip"
     # The controller gates the API pods' readiness on their target's health (rollouts keep serving).
-    labels = inventory.one("kubernetes:core/v1:Namespace").inputs["metadata"]["labels"]
+    labels = inventory.one("kubernetes:core/v1:Namespace", "airflow-namespace").inputs["metadata"]["labels"]
     assert labels[READINESS_GATE_LABEL] == "enabled"
     forwards = [a for r in inventory.of_type(LISTENER) for a in r.inputs["defaultActions"] if a["type"] == "forward"]
     assert [a["targetGroupArn"] for a in forwards] == [spec["targetGroupARN"]]
