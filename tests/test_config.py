@@ -360,3 +360,15 @@ def test_profiles_hold_only_per_environment_deltas(environment):
     from config.profiles import profile_defaults
 
     assert _restated_defaults(Settings, profile_defaults(environment), "") == []
+
+
+def test_a_namespace_too_long_for_the_task_and_bootstrap_namespaces_is_refused_by_name() -> None:
+    long = "a" * 54
+    with pytest.raises(ConfigError) as caught:
+        make_settings("dev", airflow={"namespace": long})
+    assert [str(p) for p in caught.value.problems] == [
+        f'airflow-platform:airflow.namespace: given "{long}"; at most 53 characters: the task namespace '
+        "<namespace>-tasks and the DB bootstrap namespace <namespace>-bootstrap must fit Kubernetes' 63"
+    ]
+    settings = make_settings("dev", airflow={"namespace": long[:53]})
+    assert len(settings.shape.bootstrap_namespace) == 63 and len(settings.shape.task_namespace) == 59
