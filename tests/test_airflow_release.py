@@ -18,6 +18,7 @@ from offline import run_stack
 from offline.engine import Inventory, is_secret_value, unwrap
 from tests.support import STACKS, stack_inventory, stack_settings
 from tests.values_support import GIT_HTTPS, GIT_SSH, airflow_override
+from tests.variants import git_ssh_prod
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SECRET = "kubernetes:core/v1:Secret"
@@ -166,7 +167,7 @@ def test_service_accounts_carry_the_arn_of_the_role_whose_trust_names_them(stack
 
 
 def test_git_sync_ssh_key_goes_into_a_secret_with_the_key_the_chart_expects():
-    inventory = run_stack("prod", GIT_SSH)
+    inventory = git_ssh_prod()
     names = stack_settings("prod", GIT_SSH).shape.secret_names
     key = secret_value(inventory, names.git_ssh_key, "gitSshKey")
     assert key.startswith("-----BEGIN OPENSSH PRIVATE KEY-----")

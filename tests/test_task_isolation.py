@@ -22,7 +22,7 @@ from offline.engine import unwrap
 from tests.cluster_access import Account, Cluster, pod_secret_refs, secret_values
 from tests.render_support import rendered
 from tests.support import stack_inventory
-from tests.variants import airflow_2_stack
+from tests.variants import airflow_2_stack, git_ssh_prod
 
 STACK_FILES = sorted(path.name.split(".")[1] for path in REPO.glob("Pulumi.*.yaml"))
 CASES = [(stack, 3) for stack in STACK_FILES] + [(stack, 2) for stack in STACK_FILES]
@@ -189,3 +189,26 @@ def test_no_config_page_shows_a_secret(stack: str, major: int) -> None:
             assert (section, key) in MASKED[major], name  # a Secret's value in an option Airflow shows
         else:
             assert not [value for value in hidden if value in env.get("value", "")], name
+
+
+@cache
+def _git_ssh_cluster() -> Cluster:
+    inventory = git_ssh_prod()
+    return Cluster(rendered(inventory), inventory)
+
+
+@pytest.mark.parametrize(("stack", "major"), [*CASES, ("prod", "git-ssh")], ids=[*IDS, "prod-git-ssh"])
+def test_the_task_pod_template_names_only_what_its_namespace_holds(stack: str, major: int | str) -> None:
+    """A task pod really starts: its account, Secrets and ConfigMaps exist in the task namespace."""
+    cluster = _git_ssh_cluster() if major == "git-ssh" else _cluster(stack, major)
+    namespace, [account, _] = _task_accounts(cluster)
+    spec = cluster.chart.pod_template()["spec"]
+    accounts = {(ns, obj["metadata"]["name"]): obj for ns, obj in cluster.of_kind("ServiceAccount")}
+    worker = accounts[(namespace, account.name)]
+    assert worker["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("-worker")
+    assert pod_secret_refs(spec) <= cluster.secrets_in(namespace)
+    config_maps = {obj["metadata"]["name"] for ns, obj in cluster.of_kind("ConfigMap") if ns == namespace}
+    assert {v["configMap"]["name"] for v in spec["volumes"] if "configMap" in v} <= config_maps
+    if major == "git-ssh":  # git-sync's key and known_hosts, nothing else
+        [key] = [v["secret"]["secretName"] for v in spec["volumes"] if "secret" in v]
+        assert cluster.secrets_in(namespace) == {key} and len(config_maps) == 1
