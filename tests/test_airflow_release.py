@@ -288,6 +288,12 @@ def test_the_master_password_reaches_only_the_bootstrap_secret(run_components):
     names = settings.shape.secret_names
     holders = [r.name for r in inventory.resources if master in json.dumps(unwrap(r.inputs))]
     assert holders == ["airflow-db-bootstrap"]  # the Secret the Job reads, under PGPASSWORD
+    # ... in a namespace of its own, next to its Job: no Airflow account has rights there.
+    [secret] = [r for r in inventory.of_type(SECRET) if r.name == "airflow-db-bootstrap"]
+    job = inventory.one("kubernetes:batch/v1:Job")
+    namespace = settings.shape.bootstrap_namespace
+    assert secret.inputs["metadata"]["namespace"] == job.inputs["metadata"]["namespace"] == namespace
+    assert namespace not in (settings.namespace, settings.shape.task_namespace)
     bootstrap = secrets_by_name(inventory)[names.db_bootstrap]["stringData"]
     assert is_secret_value(bootstrap) or is_secret_value(bootstrap["PGPASSWORD"])
     assert unwrap(bootstrap)["PGUSER"] == "airflow_admin"
