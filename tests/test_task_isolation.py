@@ -215,3 +215,26 @@ def test_the_task_pod_template_names_only_what_its_namespace_holds(stack: str, m
     if major == "git-ssh":  # git-sync's key and known_hosts, nothing else
         [key] = [v["secret"]["secretName"] for v in spec["volumes"] if "secret" in v]
         assert cluster.secrets_in(namespace) == {key} and len(config_maps) == 1
+
+
+@pytest.mark.parametrize(("stack", "major"), CASES, ids=IDS)
+def test_task_pods_get_the_same_airflow_config_as_every_other_component(stack: str, major: int) -> None:
+    """The template renders airflow.cfg as environment variables (the ConfigMap lives in Airflow's namespace):
+    option for option what the other components read from the file."""
+    cluster = _cluster(stack, major)
+    config = _cfg(cluster.chart)
+    expected = {
+        f"AIRFLOW__{section}__{key}".upper(): value
+        for section in config.sections()
+        for key, value in config.items(section)
+    }
+    [base] = [c for c in cluster.chart.pod_template()["spec"]["containers"] if c["name"] == "base"]
+    env = {e["name"]: e.get("value") for e in base["env"] if e["name"] in expected}
+    assert env == expected
+    executor = config.get("core", "execution_api_server_url", fallback=None)
+    if major == 3:  # reachable from the task namespace: the API Service's cluster-qualified name
+        assert (
+            executor
+            == f"http://{cluster.chart.release}-api-server.{cluster.release_namespace}.svc.cluster.local:8080/execution/"
+        )
+    assert config.get("metrics", "statsd_host").endswith(f".{cluster.release_namespace}.svc.cluster.local")
