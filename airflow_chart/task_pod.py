@@ -52,22 +52,28 @@ class TaskPodSpec:
     """Everything the task pod template states, in Kubernetes terms."""
 
     release: str
+    """Helm release name (the `release` label the executor's watcher and the network policies select)."""
     image: str
+    """Airflow image, repository:tag (the executor may override it from `[kubernetes_executor]`)."""
     pull_policy: str
     service_account: str
-    airflow_home: str
+    """The task namespace's account of the task pods."""
     logs_folder: str
+    """Where task logs are written before the S3 upload (an emptyDir)."""
     resources: Mapping[str, Any]
+    """Requests and limits of the `base` container."""
     pod_security: Mapping[str, Any]
     container_security: Mapping[str, Any]
     env: Sequence[Mapping[str, str]]
-    """Plain environment (the executor, AIRFLOW_HOME, the log connection without keys)."""
+    """Plain environment (AIRFLOW_HOME, the log connection without keys); the config follows as env."""
     secret_env: Sequence[SecretEnv] = ()
     """Environment from Secrets of the task namespace (Airflow 2 only: DB URL and Fernet key)."""
     init_containers: Sequence[Mapping[str, Any]] = ()
     """DAG sync init containers (S3 sync)."""
     volumes: Sequence[Mapping[str, Any]] = ()
+    """Extra volumes (the S3 DAG folder)."""
     volume_mounts: Sequence[Mapping[str, Any]] = ()
+    """Extra mounts of the `base` container."""
     git_sync: bool = False
     """Add the chart's git-sync init container and DAG volume (rendered by the chart)."""
     git_ssh: bool = False
@@ -75,6 +81,7 @@ class TaskPodSpec:
     git_known_hosts_config_map: str | None = None
     """ConfigMap of the task namespace holding `known_hosts` (git-sync over SSH), mounted as `config`."""
     termination_grace_seconds: int = 600
+    """The chart's default for task pods (`workers.terminationGracePeriodSeconds`)."""
 
 
 def _secret_env(item: SecretEnv) -> dict[str, Any]:

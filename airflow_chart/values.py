@@ -485,7 +485,6 @@ def task_pod_spec(settings: Settings, values: Mapping[str, Any]) -> TaskPodSpec:
         image=f"{image['repository']}:{image['tag']}",
         pull_policy=image["pullPolicy"],
         service_account=shape.task_isolation.worker_account,
-        airflow_home=AIRFLOW_HOME,
         logs_folder=f"{AIRFLOW_HOME}/logs",
         resources=workers["resources"],
         pod_security=POD_SECURITY,
