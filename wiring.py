@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import pulumi
 
 from airflow_chart.chart import CHART_NAME, HELM_REPOSITORY
-from airflow_chart.footprint import container_defaults, namespace_quota
+from airflow_chart.footprint import container_defaults, namespace_quota, task_namespace_quota
 from airflow_chart.shape import PGBOUNCER_CONTAINER, Workload
 from airflow_chart.values import LOGS_CONNECTION_ID, airflow_values
 from capacity.connections import effective_max_connections
@@ -216,6 +216,8 @@ def release_args(
         protection=protection(settings),
         pod_security_level=airflow.guardrails.pod_security,
         guardrails=guardrails_args(settings),
+        task_guardrails=task_guardrails_args(settings),
+        git_known_hosts=git.known_hosts if git is not None and git.auth == "ssh" else None,
         oidc_client_secret=oidc_client_secret if airflow.auth.type == "oidc" else None,
         break_glass_admin=airflow.auth.type == "password" and airflow.auth.break_glass_admin is not None,
         api_peer_cidrs=api_peer_cidrs,
@@ -316,6 +318,18 @@ def guardrails_args(settings: Settings) -> NamespaceGuardrailsArgs | None:
     return NamespaceGuardrailsArgs(
         namespace=settings.namespace,
         quota=namespace_quota(settings),
+        container_defaults=container_defaults(settings),
+        labels={"app.kubernetes.io/part-of": "airflow"},
+    )
+
+
+def task_guardrails_args(settings: Settings) -> NamespaceGuardrailsArgs | None:
+    """The task namespace's ResourceQuota (task pods only) and LimitRange, or None."""
+    if not settings.airflow.guardrails.resource_quota:
+        return None
+    return NamespaceGuardrailsArgs(
+        namespace=settings.shape.task_namespace,
+        quota=task_namespace_quota(settings),
         container_defaults=container_defaults(settings),
         labels={"app.kubernetes.io/part-of": "airflow"},
     )

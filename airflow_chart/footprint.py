@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from airflow_chart.shape import Workload
 from airflow_chart.values import SIDECAR_RESOURCES
-from components.db_bootstrap import bootstrap_pod_spec
 from components.namespace_guardrails import (
     LongRunning,
     PodResources,
     QuotaSizing,
     effective_pod,
+    platform_sizing,
     quota_sizing,
     surge_pods,
 )
@@ -88,24 +88,31 @@ def long_running(settings: Settings) -> list[LongRunning]:
 
 
 def one_off(settings: Settings) -> list[PodResources]:
-    """Jobs that may run next to everything else: migrations, cleanup, create-user, DB bootstrap."""
+    """Jobs that may run next to everything else in Airflow's namespace: migrations, cleanup, create-user.
+
+    The DB bootstrap Job runs in a namespace of its own (no quota there).
+    """
     default = container_defaults(settings)
-    bootstrap = bootstrap_pod_spec("image", "secret", "config")["containers"][0]["resources"]
-    jobs = [default, default, PodResources.of(bootstrap["requests"], bootstrap["limits"])]  # migrate, cleanup
+    jobs = [default, default]  # migrate, cleanup
     if settings.airflow.admin_user.create or settings.airflow.auth.break_glass_admin is not None:
         jobs.append(default)
     return jobs
 
 
 def namespace_quota(settings: Settings) -> QuotaSizing:
-    """The ResourceQuota: every running task (parallelism per scheduler), every component at its maxima
-    while rolling, every job."""
-    guardrails = settings.airflow.guardrails
+    """The ResourceQuota of Airflow's namespace: every component at its maxima while rolling, every job.
+
+    Task pods run in the task namespace (`task_namespace_quota`)."""
+    return platform_sizing(long_running(settings), one_off(settings))
+
+
+def task_namespace_quota(settings: Settings) -> QuotaSizing:
+    """The ResourceQuota of the task namespace: every running task (parallelism per scheduler), plus the pods
+    tasks may start themselves (`airflow.guardrails.launchedPods`, at the container defaults)."""
     return quota_sizing(
         settings.airflow.max_running_tasks,
         task_pod(settings),
-        long_running(settings),
-        one_off(settings),
-        launched_pods=guardrails.launched_pods,
+        [],
+        launched_pods=settings.airflow.guardrails.launched_pods,
         launched_pod=container_defaults(settings),
     )

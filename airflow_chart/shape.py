@@ -11,7 +11,13 @@ from enum import StrEnum
 from functools import cached_property
 
 from airflow_chart.chart import API_PORT, PGBOUNCER_PORT, TRIGGERER_LOG_PORT
-from components.release_types import GeneratedKey, ReleaseFeatures, ReleaseNames, SecretNames
+from components.release_types import GeneratedKey, ReleaseFeatures, ReleaseNames, SecretNames, TaskIsolation
+
+# Namespaces next to the release's: task pods run in `<namespace>-tasks` (no platform Secret there),
+# the DB bootstrap Job in `<namespace>-bootstrap` (no Airflow service account has any right there).
+TASKS_SUFFIX = "-tasks"
+BOOTSTRAP_SUFFIX = "-bootstrap"
+NAMESPACE_MAX = 63 - max(len(TASKS_SUFFIX), len(BOOTSTRAP_SUFFIX))
 
 
 class Workload(StrEnum):
@@ -154,8 +160,59 @@ class AirflowShape:
         return self.release_name if "airflow" in self.release_name else f"{self.release_name}-airflow"
 
     def service_account(self, workload: Workload) -> ServiceAccount:
-        """The service account a workload runs under: the chart's own default name, set explicitly."""
-        return ServiceAccount(workload, self.namespace, f"{self.service_account_base}-{workload.value}")
+        """The service account a workload runs under: the chart's own default name, set explicitly.
+
+        Task pods (the worker account) run in the task namespace, where this program creates the account.
+        """
+        namespace = self.task_namespace if workload is Workload.WORKER else self.namespace
+        return ServiceAccount(workload, namespace, f"{self.service_account_base}-{workload.value}")
+
+    @cached_property
+    def task_namespace(self) -> str:
+        """Where KubernetesExecutor task pods run: a namespace that holds no platform Secret (Airflow 3)."""
+        return f"{self.namespace}{TASKS_SUFFIX}"
+
+    @cached_property
+    def bootstrap_namespace(self) -> str:
+        """Where the DB bootstrap Job and its master-password Secret live: no Airflow account can read it."""
+        return f"{self.namespace}{BOOTSTRAP_SUFFIX}"
+
+    @cached_property
+    def tasks_use_database(self) -> bool:
+        """Airflow 2 task processes talk to the metadata DB (and decrypt with the Fernet key) by design;
+        Airflow 3 tasks reach only the API server's Execution API, with a short-lived token."""
+        return self.major < 3
+
+    @cached_property
+    def execution_api_url(self) -> str | None:
+        """`[core] execution_api_server_url` as task pods in their own namespace reach it (Airflow 3 only).
+
+        The chart's default names the Service without its namespace, which resolves only inside the release's.
+        """
+        if self.major < 3:
+            return None
+        return f"http://{self.api_service_name}.{self.namespace}.svc.cluster.local:{API_PORT}/execution/"
+
+    @cached_property
+    def statsd_host(self) -> str:
+        """The statsd exporter's Service as every pod reaches it, task pods in their namespace included."""
+        return f"{self.object_name('statsd')}.{self.namespace}.svc.cluster.local"
+
+    @cached_property
+    def task_isolation(self) -> TaskIsolation:
+        """Names the release needs to run task pods in their own namespace."""
+        return TaskIsolation(
+            namespace=self.task_namespace,
+            worker_account=self.service_account(Workload.WORKER).name,
+            launcher_account=self.service_account(Workload.SCHEDULER).name,
+            log_reader_account=self.service_account(self.ui_workload).name,
+            cleanup_account=f"{self.service_account_base}-cleanup",
+            task_selector=self.selector("worker"),
+            git_known_hosts=self.object_name("git-known-hosts"),
+            shared_secrets=(self.secret_names.metadata, self.secret_names.fernet_key)
+            if self.tasks_use_database
+            else (),
+        )
 
     @cached_property
     def api_service_name(self) -> str:
@@ -236,4 +293,6 @@ class AirflowShape:
             statsd_selector=self.selector("statsd"),
             object_prefix=self.release_name,
             secrets=self.secret_names,
+            tasks=self.task_isolation,
+            bootstrap_namespace=self.bootstrap_namespace,
         )

@@ -12,8 +12,11 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
+
 from airflow_chart.chart import API_PORT, PGBOUNCER_PORT, TRIGGERER_LOG_PORT
 from airflow_chart.shape import Workload
+from airflow_chart.task_pod import SecretEnv, TaskPodSpec, pod_template_text
 from components.airflow_auth import (
     BreakGlassAdmin,
     OidcLogin,
@@ -196,8 +199,11 @@ def _airflow_config(settings: Settings, wiring: ReleaseWiring) -> dict[str, dict
     """`config:` sections rendered into airflow.cfg (scalar values only)."""
     airflow = settings.airflow
     ui_section = "api" if settings.shape.major >= 3 else "webserver"
+    execution_api = settings.shape.execution_api_url
     return {
         "core": {
+            # The chart's default names the API Service without its namespace: task pods live in another one.
+            **({"execution_api_server_url": execution_api} if execution_api else {}),
             "parallelism": airflow.parallelism,  # per scheduler
             # Tasks without a pool run in default_pool (128 slots unless set): size it for every
             # scheduler's parallelism. Read only when `airflow db migrate` first creates the pool.
@@ -217,7 +223,14 @@ def _airflow_config(settings: Settings, wiring: ReleaseWiring) -> dict[str, dict
             # execution_api_server_url take the path of base_url, and stay on / this way.
             **({"base_url": wiring.base_url} if wiring.base_url else {}),
         },
+        # Task pods run in their own namespace (no platform Secret there); the deprecated `[kubernetes]`
+        # section the chart also renders says the same.
+        "kubernetes": {"namespace": settings.shape.task_namespace},
+        # The chart's default statsd host is the Service's short name, unknown in the task namespace.
+        "metrics": {"statsd_host": settings.shape.statsd_host},
+        "scheduler": {"statsd_host": settings.shape.statsd_host},  # the chart also sets this legacy key
         "kubernetes_executor": {
+            "namespace": settings.shape.task_namespace,
             "delete_worker_pods": "True",
             "delete_worker_pods_on_failure": "False",
             # A task pod the namespace quota refuses ("exceeded quota") is queued again instead of failing.
@@ -266,6 +279,15 @@ def _create_user_job(settings: Settings, names: SecretNames) -> dict[str, Any]:
     return job
 
 
+def task_pods_peer(settings: Settings) -> dict[str, Any]:
+    """Network-policy peer of the task pods, in their own namespace."""
+    tasks = settings.shape.task_isolation
+    return {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": tasks.namespace}},
+        "podSelector": {"matchLabels": dict(tasks.task_selector)},
+    }
+
+
 def _prometheus_peers(settings: Settings) -> list[dict[str, Any]]:
     """Network-policy peers that may scrape statsd and PgBouncer metrics."""
     namespace = settings.airflow.metrics.prometheus_namespace
@@ -291,7 +313,9 @@ def _pgbouncer(settings: Settings, names: SecretNames, checksum: str | None) -> 
         "extraVolumeMounts": [{"name": "client-tls", "mountPath": PGBOUNCER_TLS_DIR, "readOnly": True}],
         # The chart checksums only Secrets it renders: this hash of ours rolls PgBouncer on any change.
         "podAnnotations": {"checksum/pgbouncer-secrets": checksum},
-        "extraNetworkPolicies": _prometheus_peers(settings),
+        # Airflow 3 tasks never reach the DB; Airflow 2 tasks use it by design.
+        "extraNetworkPolicies": _prometheus_peers(settings)
+        + ([task_pods_peer(settings)] if settings.shape.tasks_use_database else []),
         "podDisruptionBudget": {"enabled": pgbouncer.replicas > 1, "config": {"maxUnavailable": 1}},
         "resources": SIDECAR_RESOURCES,
         "metricsExporterSidecar": {
@@ -312,6 +336,8 @@ def _ui_access(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
     peers: list[dict[str, Any]] = [{"ipBlock": {"cidr": cidr}} for cidr in wiring.api_peer_cidrs]
     # Airflow's own pods (task pods call the Execution API); an empty list would deny all.
     peers.append({"podSelector": {"matchLabels": {"tier": "airflow", "release": airflow.release_name}}})
+    if settings.shape.execution_api_url:
+        peers.append(task_pods_peer(settings))  # Airflow 3 tasks call the Execution API
     return {
         "hpa": {
             "enabled": hpa.enabled,
@@ -356,6 +382,11 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
         "postgresql": {"enabled": False},
         "redis": {"enabled": False},
         "data": {"metadataSecretName": names.metadata},
+        # The deprecated `[core] sql_alchemy_conn` copy: Airflow 3.1 does not mask it on the config page.
+        "enableBuiltInSecretEnvVars": {"AIRFLOW__CORE__SQL_ALCHEMY_CONN": False},
+        # No service account in Airflow's namespace may create pods (the chart would let the worker account
+        # and the triggerer); the scheduler launches task pods in the task namespace through our Role there.
+        "allowPodLaunching": False,
         "fernetKeySecretName": names.fernet_key,
         "env": [_logs_connection(settings)],
         "config": _airflow_config(settings, wiring),
@@ -375,7 +406,8 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
         },
         "workers": {
             "resources": _resources(airflow.worker.resources),
-            "serviceAccount": _service_account(settings, wiring, Workload.WORKER),
+            # The task pods' account lives in the task namespace (created there by the release component).
+            "serviceAccount": {"create": False, "name": settings.shape.task_isolation.worker_account},
             "kubernetes": _hardened(),
             "waitForMigrations": _container_only(),
             "logGroomerSidecar": _container_only(),
@@ -383,20 +415,19 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
         },
         "statsd": {
             "enabled": True,
-            "extraNetworkPolicies": _prometheus_peers(settings),
+            "extraNetworkPolicies": [*_prometheus_peers(settings), task_pods_peer(settings)],  # task metrics
             **_hardened(pod_security(*NOBODY)),
         },
         "pgbouncer": _pgbouncer(settings, names, wiring.pgbouncer_checksum),
-        "cleanup": {"enabled": True, **_hardened()},
+        "cleanup": {
+            "enabled": True,
+            "args": ["bash", "-c", f"exec airflow kubernetes cleanup-pods --namespace={settings.shape.task_namespace}"],
+            **_hardened(),
+        },
         "databaseCleanup": _hardened(),
         ui.values_key: {**_component(settings, wiring, ui, airflow.api_server), **_ui_access(settings, wiring)},
     }
     if settings.shape.major >= 3:
-        # Airflow 3.1+ reads its asyncpg URL from here instead of deriving it (with `sslmode`,
-        # which asyncpg refuses) from sql_alchemy_conn; on every Airflow container and task pod.
-        values["secret"] = [
-            {"envName": ASYNC_CONNECTION_ENV, "secretName": names.metadata, "secretKey": "async-connection"}
-        ]
         values["apiSecretKeySecretName"] = names.api_secret_key
         values["jwtSecretName"] = names.jwt_secret
         values["dagProcessor"] = {
@@ -404,15 +435,71 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
             "enabled": True,
             "logGroomerSidecar": _container_only(),
         }
-        values["apiServer"]["allowPodLogReading"] = True
-        values["webserver"] = {"allowPodLogReading": True}
+        # Running tasks' logs are read in the task namespace (our Role there), not in Airflow's.
+        values["apiServer"]["allowPodLogReading"] = False
+        values["webserver"] = {"allowPodLogReading": False}
     else:
         values["webserverSecretKeySecretName"] = names.webserver_secret_key
-        values["webserver"]["allowPodLogReading"] = True
+        values["webserver"]["allowPodLogReading"] = False
         values["dagProcessor"] = {"enabled": False}
     _dag_delivery(settings, wiring, values)
+    values["podTemplate"] = pod_template_text(task_pod_spec(settings, values))
     _identity(settings, wiring, values)
+    if settings.shape.major >= 3:
+        _async_metadata_url(values, names)
     return values
+
+
+def _async_metadata_url(values: dict[str, Any], names: SecretNames) -> None:
+    """Airflow 3.1+ reads its asyncpg URL from `[database] sql_alchemy_conn_async` instead of deriving it
+    (with `sslmode`, which asyncpg refuses) from sql_alchemy_conn.
+
+    Through `extraEnv`, which reaches the chart's Airflow containers (the `custom_airflow_environment` they
+    include) and never a task pod (our template does not include it). Not the `secret` list (the chart's
+    template would add it to task pods) nor a component's `env` (the chart copies those, value and all,
+    into `[kubernetes_environment_variables]`, which the config page shows unmasked).
+    """
+    entry = [
+        {
+            "name": ASYNC_CONNECTION_ENV,
+            "valueFrom": {"secretKeyRef": {"name": names.metadata, "key": "async-connection"}},
+        }
+    ]
+    values["extraEnv"] = yaml.safe_dump(entry, sort_keys=False)
+
+
+def task_pod_spec(settings: Settings, values: Mapping[str, Any]) -> TaskPodSpec:
+    """The task pod: image, resources and DAG delivery as the values give the workers, in the task namespace."""
+    workers, shape = values["workers"], settings.shape
+    names = shape.secret_names
+    git = settings.dags.git_sync if settings.dags.source == "gitSync" else None
+    secret_env: tuple[SecretEnv, ...] = ()
+    if shape.tasks_use_database:
+        secret_env = (
+            SecretEnv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", names.metadata, "connection"),
+            SecretEnv("AIRFLOW__CORE__FERNET_KEY", names.fernet_key, "fernet-key"),
+        )
+    image = values["images"]["pod_template"]
+    return TaskPodSpec(
+        release=settings.airflow.release_name,
+        image=f"{image['repository']}:{image['tag']}",
+        pull_policy=image["pullPolicy"],
+        service_account=shape.task_isolation.worker_account,
+        logs_folder=f"{AIRFLOW_HOME}/logs",
+        resources=workers["resources"],
+        pod_security=POD_SECURITY,
+        container_security=CONTAINER_SECURITY,
+        env=[{"name": "AIRFLOW_HOME", "value": AIRFLOW_HOME}, *values["env"]],  # the executor: from `config`
+        secret_env=secret_env,
+        init_containers=workers.get("extraInitContainers", ()),
+        volumes=workers.get("extraVolumes", ()),
+        volume_mounts=workers.get("extraVolumeMounts", ()),
+        git_sync=git is not None,
+        git_ssh=git is not None and git.auth == "ssh",
+        git_known_hosts_config_map=shape.task_isolation.git_known_hosts
+        if git is not None and git.auth == "ssh" and git.known_hosts
+        else None,
+    )
 
 
 # -- identity and secrets (issue 10) ----------------------------------------------------------------

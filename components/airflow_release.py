@@ -25,6 +25,14 @@ from components.db_bootstrap import (
 from components.namespace_guardrails import NamespaceGuardrails, NamespaceGuardrailsArgs, pod_security_labels
 from components.pgbouncer import PgBouncerPool, pgbouncer_ini, pgbouncer_users
 from components.release_types import ReleaseFeatures, ReleaseNames, ReleaseWiring
+from components.task_namespace import (
+    CLEANUP_RULES,
+    LAUNCHER_RULES,
+    LOG_READER_RULES,
+    PlatformAccess,
+    TaskNamespace,
+    TaskNamespaceArgs,
+)
 
 # PgBouncer's client certificate: ten years, renewed by `pulumi up` in its last year.
 PGBOUNCER_CERT_HOURS = 24 * 365 * 10
@@ -110,6 +118,10 @@ class AirflowReleaseArgs:
     """CIDRs allowed to the API server besides Airflow's own pods (a load balancer's sources). Default: none."""
     base_url: pulumi.Input[str] | None = None
     """The URL users reach the UI at, for links in the UI and emails. Default: the chart's."""
+    task_guardrails: NamespaceGuardrailsArgs | None = None
+    """ResourceQuota and LimitRange of the task namespace (task pods only). Default: none."""
+    git_known_hosts: str | None = None
+    """git-sync's known_hosts (SSH), also needed by the task pods' git-sync in their namespace. Default: none."""
 
 
 def fernet_key(random_base64: str) -> str:
@@ -157,10 +169,12 @@ class AirflowRelease(pulumi.ComponentResource):
             random.RandomBytes(f"{name}-checksum-key", length=32, opts=self._protection.options(self)).base64
         )
         self._pgbouncer_checksum: pulumi.Output[str] | None = None
+        self._secret_data: dict[str, Mapping[str, pulumi.Input[str]]] = {}
         self._app_password = self._random_password("db-app-password", 40)
         bootstrap = self._db_bootstrap()
         secrets = self._static_secrets()
-        before_chart: list[pulumi.Resource] = [*secrets, bootstrap]
+        self.tasks = self._task_namespace()
+        before_chart: list[pulumi.Resource] = [*secrets, bootstrap, *self.tasks.ready]
         if args.guardrails is not None:
             # Quota and container defaults must exist before the chart's first pod is admitted.
             self.guardrails = NamespaceGuardrails(
@@ -227,19 +241,26 @@ class AirflowRelease(pulumi.ComponentResource):
         )
 
     # -- secrets ---------------------------------------------------------------------------
-    def _metadata(self, name: str) -> k8s.meta.v1.ObjectMetaArgs:
+    def _metadata(self, name: str, namespace: pulumi.Input[str] | None = None) -> k8s.meta.v1.ObjectMetaArgs:
         return k8s.meta.v1.ObjectMetaArgs(
             name=name,
-            namespace=self._namespace_name,
+            namespace=namespace if namespace is not None else self._namespace_name,
             labels={"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "airflow"},
         )
 
     def _secret(
-        self, suffix: str, secret_name: str, data: Mapping[str, pulumi.Input[str]], secret_type: str = "Opaque"
+        self,
+        suffix: str,
+        secret_name: str,
+        data: Mapping[str, pulumi.Input[str]],
+        secret_type: str = "Opaque",
+        namespace: pulumi.Input[str] | None = None,
     ) -> k8s.core.v1.Secret:
+        if namespace is None:
+            self._secret_data[secret_name] = data
         return k8s.core.v1.Secret(
             f"{self._name}-{suffix}",
-            metadata=self._metadata(secret_name),
+            metadata=self._metadata(secret_name, namespace),
             type=secret_type,
             string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
             opts=pulumi.ResourceOptions(parent=self),
@@ -366,6 +387,41 @@ class AirflowRelease(pulumi.ComponentResource):
         )
         return certificate.cert_pem, key.private_key_pem
 
+    # -- task pods ---------------------------------------------------------------------------
+    def _task_namespace(self) -> TaskNamespace:
+        """The task pods' namespace: their account, the Secrets they need by design, and who may act there."""
+        args, tasks = self._args, self._args.names.tasks
+        shared = set(tasks.shared_secrets)
+        if args.git_ssh_private_key is not None or args.git_https is not None:
+            shared |= {self._names.git_ssh_key if args.git_ssh_private_key is not None else self._names.git_credentials}
+        known_hosts = (
+            {tasks.git_known_hosts: {"known_hosts": args.git_known_hosts}}
+            if args.git_ssh_private_key is not None and args.git_known_hosts
+            else {}
+        )
+        return TaskNamespace(
+            f"{self._name}-tasks",
+            TaskNamespaceArgs(
+                namespace=tasks.namespace,
+                platform_namespace=self._namespace_name,
+                worker_account=tasks.worker_account,
+                worker_role_arn=args.role_arns["worker"],
+                access=(
+                    PlatformAccess("airflow-task-launcher", tasks.launcher_account, LAUNCHER_RULES),
+                    PlatformAccess("airflow-task-log-reader", tasks.log_reader_account, LOG_READER_RULES),
+                    PlatformAccess("airflow-task-cleanup", tasks.cleanup_account, CLEANUP_RULES),
+                ),
+                task_selector=tasks.task_selector,
+                pod_security_level=args.pod_security_level,
+                labels={"app.kubernetes.io/part-of": "airflow"},
+                secrets={name: self._secret_data[name] for name in sorted(shared)},
+                config_maps=known_hosts,
+                deny_ingress=args.network_policies,
+                guardrails=args.task_guardrails,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
     # -- DB role, policies, monitors ---------------------------------------------------------
     def _db_bootstrap(self) -> k8s.batch.v1.Job:
         """The Job that creates the application role with the master credentials (the only user of them)."""
@@ -380,10 +436,21 @@ class AirflowRelease(pulumi.ComponentResource):
             "APP_PASSWORD": self._app_password,
         }
         name = self._names.db_bootstrap
-        secret = self._secret("db-bootstrap", name, data)
+        # Its own namespace: no Airflow service account has any right there, so the master password in
+        # this Secret is out of reach of every Airflow pod (and of every pod Airflow creates).
+        namespace = k8s.core.v1.Namespace(
+            f"{self._name}-bootstrap-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.names.bootstrap_namespace,
+                labels={"app.kubernetes.io/part-of": "airflow", **pod_security_labels("restricted")},
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        where = namespace.metadata.name
+        secret = self._secret("db-bootstrap", name, data, namespace=where)
         sql = k8s.core.v1.ConfigMap(
             f"{self._name}-db-bootstrap-sql",
-            metadata=self._metadata(name),
+            metadata=self._metadata(name, where),
             data={SQL_FILE: BOOTSTRAP_SQL},
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -395,7 +462,7 @@ class AirflowRelease(pulumi.ComponentResource):
         )
         return k8s.batch.v1.Job(
             f"{self._name}-db-bootstrap",
-            metadata=self._metadata(name),
+            metadata=self._metadata(name, where),
             spec={
                 "backoffLimit": 6,
                 "activeDeadlineSeconds": JOB_DEADLINE_SECONDS,

@@ -192,6 +192,19 @@ def quota_sizing(
     return QuotaSizing(pods, tasks + components + jobs, tasks, components, jobs)
 
 
+def platform_sizing(long_running: Sequence[LongRunning], one_off: Sequence[PodResources] = ()) -> QuotaSizing:
+    """Quota of a namespace without task pods (they run in a namespace of their own): every component at its
+    most replicas while rolling, plus every job."""
+    components = NOTHING
+    for component in long_running:
+        components += component.pod.times(component.pods)
+    jobs = NOTHING
+    for pod in one_off:
+        jobs += pod
+    pods = sum(c.pods for c in long_running) + len(one_off)
+    return QuotaSizing(pods, components + jobs, NOTHING, components, jobs)
+
+
 def surge_pods(replicas: int, max_surge: int | str) -> int:
     """Extra pods a Deployment adds during a rolling update (`maxSurge` as a number or a percentage)."""
     if isinstance(max_surge, int):

@@ -29,6 +29,29 @@ class SecretNames:
 
 
 @dataclass(frozen=True)
+class TaskIsolation:
+    """The namespace KubernetesExecutor task pods run in, and who may do what there."""
+
+    namespace: str
+    """The task namespace (created by the release component, Pod Security like Airflow's own)."""
+    worker_account: str
+    """Service account of the task pods (created there, IRSA-annotated, no Kubernetes API token, no RBAC)."""
+    launcher_account: str
+    """Service account (in Airflow's namespace) that creates, watches and deletes task pods: the scheduler's."""
+    log_reader_account: str
+    """Service account (in Airflow's namespace) that reads running tasks' logs: the API server's / webserver's."""
+    cleanup_account: str
+    """Service account (in Airflow's namespace) of the chart's cleanup CronJob (lists and deletes finished pods)."""
+    task_selector: Mapping[str, str]
+    """Labels of the task pods (the pod template's)."""
+    git_known_hosts: str
+    """ConfigMap of the task namespace with git-sync's `known_hosts` (git-sync over SSH)."""
+    shared_secrets: tuple[str, ...] = ()
+    """Secrets of Airflow's namespace copied into the task namespace (Airflow 2: metadata URL and Fernet key,
+    which its task processes need by design). Default: none."""
+
+
+@dataclass(frozen=True)
 class ReleaseNames:
     """What the chart names (or reads) in this release, so no name is spelled twice."""
 
@@ -54,6 +77,10 @@ class ReleaseNames:
     """Prefix of objects this program adds next to the chart's (`<release>`)."""
     secrets: SecretNames
     """Our Secrets."""
+    tasks: TaskIsolation
+    """The task namespace and its access."""
+    bootstrap_namespace: str
+    """Namespace of the DB bootstrap Job (holds the master password; no Airflow account has rights there)."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from airflow_chart.shape import Workload
+from airflow_chart.shape import BOOTSTRAP_SUFFIX, NAMESPACE_MAX, TASKS_SUFFIX, Workload
 from capacity.connections import (
     POOL_PER_AIRFLOW_POD,
     SERVER_CONNECTIONS_PER_AIRFLOW_POD,
@@ -346,6 +346,21 @@ def _airflow_access(s: Settings) -> list[Problem]:
     return problems
 
 
+def _namespaces(s: Settings) -> list[Problem]:
+    """The namespaces made next to Airflow's (task pods, DB bootstrap) must stay valid DNS labels."""
+    namespace = s.airflow.namespace
+    if namespace is None or len(namespace) <= NAMESPACE_MAX:
+        return []
+    return [
+        Problem(
+            "airflow.namespace",
+            f"at most {NAMESPACE_MAX} characters: the task namespace <namespace>{TASKS_SUFFIX} and the DB "
+            f"bootstrap namespace <namespace>{BOOTSTRAP_SUFFIX} must fit Kubernetes' 63",
+            namespace,
+        )
+    ]
+
+
 def _dag_source(s: Settings) -> list[Problem]:
     dags = s.dags
     if dags.source != "gitSync":
@@ -539,6 +554,7 @@ RULES: tuple[Callable[[Settings], list[Problem]], ...] = (
     _irsa,
     _airflow_prod,
     _airflow_access,
+    _namespaces,
     _dag_source,
     _connections,
     _database_roles,

@@ -83,6 +83,10 @@ KEY_SETTINGS: dict[str, tuple[str, ...]] = {
     "kubernetes:core/v1:Secret": ("metadata", "stringData"),
     "kubernetes:core/v1:ResourceQuota": ("metadata", "spec"),
     "kubernetes:core/v1:LimitRange": ("metadata", "spec"),
+    "kubernetes:core/v1:ServiceAccount": ("metadata", "automountServiceAccountToken"),
+    "kubernetes:rbac.authorization.k8s.io/v1:Role": ("metadata", "rules"),
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": ("metadata", "roleRef", "subjects"),
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": ("metadata", "spec"),
     RELEASE: (
         "chart", "version", "repositoryOpts", "namespace", "atomic", "cleanupOnFail", "timeout", "maxHistory", "values",
     ),

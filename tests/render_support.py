@@ -47,10 +47,3 @@ def program_objects(inventory: Inventory) -> list[dict[str, Any]]:
         manifest.setdefault("kind", group_kind.rsplit(":", 1)[-1])
         objects.append(manifest)
     return objects
-
-
-def namespace_objects(inventory: Inventory) -> list[dict[str, Any]]:
-    """What lands in the release's namespace: the chart's objects and the program's own."""
-    chart = rendered(inventory)
-    ours = [o for o in program_objects(inventory) if o["metadata"].get("namespace") == chart.namespace]
-    return [*chart.objects, *ours]

@@ -9,6 +9,7 @@ import json
 from urllib.parse import unquote, urlparse
 
 import pytest
+import yaml
 
 from airflow_chart.shape import Workload
 from airflow_chart.values import IRSA_ANNOTATION
@@ -17,6 +18,7 @@ from offline import run_stack
 from offline.engine import Inventory, is_secret_value, unwrap
 from tests.support import STACKS, name_stem, namespace_of, stack_inventory, stack_settings
 from tests.values_support import GIT_HTTPS, GIT_SSH, airflow_override
+from tests.variants import git_ssh_prod
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SECRET = "kubernetes:core/v1:Secret"
@@ -144,24 +146,28 @@ def test_service_accounts_carry_the_arn_of_the_role_whose_trust_names_them(stack
     values = release_inputs(inventory)["values"]
     roles = {r.inputs["name"]: r.inputs for r in inventory.of_type("aws:iam/role:Role")}
     arns = inventory.outputs["roleArns"]
-    for workload in (
-        Workload.SCHEDULER,
-        Workload.API_SERVER,
-        Workload.WORKER,
-        Workload.TRIGGERER,
-        Workload.DAG_PROCESSOR,
-    ):
-        account = values[workload.values_key]["serviceAccount"]
+    accounts = {
+        workload: (settings.namespace, values[workload.values_key]["serviceAccount"])
+        for workload in (Workload.SCHEDULER, Workload.API_SERVER, Workload.TRIGGERER, Workload.DAG_PROCESSOR)
+    }
+    # The task pods' account is ours, in the task namespace (the chart creates none).
+    assert values["workers"]["serviceAccount"]["create"] is False
+    [worker] = inventory.of_type("kubernetes:core/v1:ServiceAccount")
+    metadata = unwrap(worker.inputs["metadata"])
+    accounts[Workload.WORKER] = (metadata["namespace"], metadata)
+    assert metadata["namespace"] == settings.shape.task_namespace
+    assert values["workers"]["serviceAccount"]["name"] == metadata["name"]
+    for workload, (namespace, account) in accounts.items():
         assert account["annotations"][IRSA_ANNOTATION] == arns[workload.value]
         role = roles[f"{name_stem(stack)}-{workload.value}"]
         (statement,) = json.loads(role["assumeRolePolicy"])["Statement"]
         subjects = [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")]
-        assert subjects == [f"system:serviceaccount:{settings.namespace}:{account['name']}"]
+        assert subjects == [f"system:serviceaccount:{namespace}:{account['name']}"]
         assert account["name"] == settings.shape.service_account(workload).name
 
 
 def test_git_sync_ssh_key_goes_into_a_secret_with_the_key_the_chart_expects():
-    inventory = run_stack("prod", GIT_SSH)
+    inventory = git_ssh_prod()
     names = stack_settings("prod", GIT_SSH).shape.secret_names
     key = secret_value(inventory, names.git_ssh_key, "gitSshKey")
     assert key.startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
@@ -282,6 +288,12 @@ def test_the_master_password_reaches_only_the_bootstrap_secret(run_components):
     names = settings.shape.secret_names
     holders = [r.name for r in inventory.resources if master in json.dumps(unwrap(r.inputs))]
     assert holders == ["airflow-db-bootstrap"]  # the Secret the Job reads, under PGPASSWORD
+    # ... in a namespace of its own, next to its Job: no Airflow account has rights there.
+    [secret] = [r for r in inventory.of_type(SECRET) if r.name == "airflow-db-bootstrap"]
+    job = inventory.one("kubernetes:batch/v1:Job")
+    namespace = settings.shape.bootstrap_namespace
+    assert secret.inputs["metadata"]["namespace"] == job.inputs["metadata"]["namespace"] == namespace
+    assert namespace not in (settings.namespace, settings.shape.task_namespace)
     bootstrap = secrets_by_name(inventory)[names.db_bootstrap]["stringData"]
     assert is_secret_value(bootstrap) or is_secret_value(bootstrap["PGPASSWORD"])
     assert unwrap(bootstrap)["PGUSER"] == "airflow_admin"
@@ -368,11 +380,11 @@ def test_airflow_3_gets_an_asyncpg_url_with_ssl_not_sslmode():
         sync.password,
     )
     values = release_inputs(inventory)["values"]
-    assert values["secret"] == [
+    assert "secret" not in values  # the chart's template would hand it to task pods too
+    assert yaml.safe_load(values["extraEnv"]) == [
         {
-            "envName": "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC",
-            "secretName": names.metadata,
-            "secretKey": "async-connection",
+            "name": "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC",
+            "valueFrom": {"secretKeyRef": {"name": names.metadata, "key": "async-connection"}},
         }
     ]
 
@@ -383,12 +395,15 @@ def test_airflow_2_has_no_async_url():
     names = stack_settings("uat", overrides).shape.secret_names
     assert set(unwrap(secrets_by_name(inventory)[names.metadata]["stringData"])) == {"connection"}
     assert "secret" not in release_inputs(inventory)["values"]
-    assert not inventory.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")  # the chart admits the webserver
+    assert "extraEnv" not in release_inputs(inventory)["values"]
+    # The chart admits the webserver to the triggerer's logs; ours only close the task pods to ingress.
+    policies = inventory.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    assert [p.name for p in policies] == ["airflow-tasks-deny-ingress"]
 
 
 def test_api_server_may_read_live_triggerer_logs_through_network_policies():
     inventory = stack_inventory("prod")
-    [policy] = inventory.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    policy = inventory.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "airflow-triggerer-logs-policy")
     spec = policy.inputs["spec"]
     assert spec["podSelector"]["matchLabels"] == {"tier": "airflow", "component": "triggerer", "release": "airflow"}
     [rule] = spec["ingress"]

@@ -164,6 +164,10 @@ def test_every_service_account_is_named_by_the_naming_function_and_annotated_wit
     for workload in settings.shape.workloads:
         account = values[workload.values_key]["serviceAccount"]
         assert account["name"] == settings.shape.service_account(workload).name
+        if workload is Workload.WORKER:
+            # Created (and annotated) by the release component in the task namespace, not by the chart.
+            assert account == {"create": False, "name": account["name"]}
+            continue
         assert account["annotations"] == {IRSA_ANNOTATION: wiring.role_arns[workload]}
         assert account["create"] is True
 
@@ -333,9 +337,13 @@ def test_statsd_exporter_is_on_and_prometheus_may_scrape_through_network_policie
     assert "service" not in values["statsd"]  # the chart already annotates the Service for scraping
     _, scraped = values_for(stack, airflow_override(stack, metrics={"prometheusNamespace": "prometheus"}))
     peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "prometheus"}}}
-    assert scraped["statsd"]["extraNetworkPolicies"] == [peer]
+    tasks = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": f"airflow-{stack}-tasks"}},
+        "podSelector": {"matchLabels": {"tier": "airflow", "component": "worker", "release": "airflow"}},
+    }
+    assert scraped["statsd"]["extraNetworkPolicies"] == [peer, tasks]  # task pods send metrics too
     if scraped["pgbouncer"]["enabled"]:
-        assert scraped["pgbouncer"]["extraNetworkPolicies"] == [peer]
+        assert scraped["pgbouncer"]["extraNetworkPolicies"] == [peer]  # Airflow 3 tasks never reach the DB
 
 
 def test_pgbouncer_in_prod_requires_tls_to_rds_and_reads_our_config_secret():

@@ -13,7 +13,7 @@ from components.buckets import AirflowBuckets, AirflowBucketsArgs, BucketSpec
 from components.common import DatabaseEndpoint
 from components.grants import Grantable
 from components.irsa import IrsaRole, IrsaRoleArgs
-from components.release_types import ReleaseFeatures, ReleaseNames, ReleaseWiring, SecretNames
+from components.release_types import ReleaseFeatures, ReleaseNames, ReleaseWiring, SecretNames, TaskIsolation
 from offline.engine import unwrap
 
 KMS = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
@@ -122,6 +122,16 @@ def _names() -> ReleaseNames:
         statsd_selector={"component": "statsd"},
         object_prefix="r",
         secrets=secrets,
+        tasks=TaskIsolation(
+            namespace="ns-tasks",
+            worker_account="r-worker",
+            launcher_account="r-scheduler",
+            log_reader_account="r-api-server",
+            cleanup_account="r-cleanup",
+            task_selector={"component": "worker"},
+            git_known_hosts="r-git-known-hosts",
+        ),
+        bootstrap_namespace="ns-bootstrap",
     )
 
 
@@ -142,7 +152,10 @@ def test_release_hands_resolved_wiring_to_the_values_function(run_components):
                 names=_names(),
                 values=values,
                 features=ReleaseFeatures(generated_keys=(), async_metadata_url=False, api_reads_triggerer_logs=False),
-                role_arns={"scheduler": pulumi.Output.from_input("arn:aws:iam::111122223333:role/s")},
+                role_arns={
+                    "scheduler": pulumi.Output.from_input("arn:aws:iam::111122223333:role/s"),
+                    "worker": "arn:aws:iam::111122223333:role/w",
+                },
                 dag_bucket="d",
                 log_bucket="l",
                 database=DatabaseEndpoint("db.internal", 5432, "airflow", "admin", "pw"),
@@ -157,7 +170,8 @@ def test_release_hands_resolved_wiring_to_the_values_function(run_components):
         "scheduler": {"serviceAccount": {"annotations": {"arn": "arn:aws:iam::111122223333:role/s"}}}
     }
     assert (release["name"], release["namespace"], release["version"]) == ("r", "ns", "1.19.0")
-    assert seen == [ReleaseWiring({"scheduler": "arn:aws:iam::111122223333:role/s"}, "d", "l", None)]
+    roles = {"scheduler": "arn:aws:iam::111122223333:role/s", "worker": "arn:aws:iam::111122223333:role/w"}
+    assert seen == [ReleaseWiring(roles, "d", "l", None)]
     # Without PgBouncer, no PgBouncer Secrets; without network policies, no extra policy.
     secrets = {r.inputs["metadata"]["name"] for r in inventory.of_type("kubernetes:core/v1:Secret")}
     assert "r-pgbouncer_config" not in secrets and "r-metadata" in secrets

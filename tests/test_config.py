@@ -287,16 +287,17 @@ def test_service_account_follows_chart_default_for_airflow_release(version: str)
     settings = make_settings("uat", airflow={**AIRFLOW_ACCESS, "version": version})
     for workload in settings.shape.workloads:
         account = settings.shape.service_account(workload)
-        assert account.namespace == "airflow-uat"
+        namespace = "airflow-uat-tasks" if workload is Workload.WORKER else "airflow-uat"  # task pods: their own
+        assert account.namespace == namespace
         assert account.name == f"airflow-{workload.value}"
-        assert account.subject == f"system:serviceaccount:airflow-uat:airflow-{workload.value}"
+        assert account.subject == f"system:serviceaccount:{namespace}:airflow-{workload.value}"
 
 
 def test_service_account_inserts_airflow_when_release_name_lacks_it() -> None:
     settings = make_settings("dev", airflow={"releaseName": "etl", "namespace": "data"})
     account = settings.shape.service_account(Workload.WORKER)
     assert account.name == "etl-airflow-worker"
-    assert account.subject == "system:serviceaccount:data:etl-airflow-worker"
+    assert account.subject == "system:serviceaccount:data-tasks:etl-airflow-worker"
 
 
 def test_service_account_keeps_release_name_containing_airflow() -> None:
@@ -377,3 +378,15 @@ def test_a_prod_named_stack_must_have_the_prod_environment(stack: str) -> None:
         build_settings(minimal_raw(environment="uat"), stack=stack, region=REGION)
     [problem] = [p for p in error.value.problems if p.key == "environment"]
     assert f"stack {stack!r} is named as a prod stack" in problem.message and problem.given == "uat"
+
+
+def test_a_namespace_too_long_for_the_task_and_bootstrap_namespaces_is_refused_by_name() -> None:
+    long = "a" * 54
+    with pytest.raises(ConfigError) as caught:
+        make_settings("dev", airflow={"namespace": long})
+    assert [str(p) for p in caught.value.problems] == [
+        f'airflow-platform:airflow.namespace: given "{long}"; at most 53 characters: the task namespace '
+        "<namespace>-tasks and the DB bootstrap namespace <namespace>-bootstrap must fit Kubernetes' 63"
+    ]
+    settings = make_settings("dev", airflow={"namespace": long[:53]})
+    assert len(settings.shape.bootstrap_namespace) == 63 and len(settings.shape.task_namespace) == 59

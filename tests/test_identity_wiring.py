@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from airflow_chart.footprint import namespace_quota, task_pod
+from airflow_chart.footprint import namespace_quota, task_namespace_quota, task_pod
 from airflow_chart.values import OIDC_SECRET_CHECKSUM_ANNOTATION
 from components.airflow_auth import CLIENT_SECRET_DIR, CLIENT_SECRET_VOLUME
+from components.namespace_guardrails import NOTHING
 from config import ConfigError
 from offline.engine import is_secret_value, unwrap
 from offline.report import render_json, render_text
@@ -120,31 +121,47 @@ def test_each_publisher_role_trusts_one_repository_environment_and_writes_only_i
 
 
 @pytest.mark.parametrize("stack", ["uat", "prod"])
-def test_quota_admits_every_schedulers_parallelism_next_to_every_component(stack: str) -> None:
+def test_task_namespace_quota_admits_every_schedulers_parallelism(stack: str) -> None:
     settings = stack_settings(stack)
-    quota = namespace_quota(settings)
+    quota = task_namespace_quota(settings)
     airflow = settings.airflow
     running = airflow.parallelism * airflow.scheduler.replicas  # [core] parallelism holds per scheduler
     assert quota.tasks == task_pod(settings).times(running)
-    assert quota.total == quota.tasks + quota.long_running + quota.one_off
+    assert quota.total == quota.tasks and quota.pods == running  # task pods only
     bigger = stack_settings(stack, airflow_override(stack, parallelism=airflow.parallelism + 10))
-    grown = namespace_quota(bigger)
+    grown = task_namespace_quota(bigger)
     assert grown.pods == quota.pods + 10 * airflow.scheduler.replicas
     assert grown.total == quota.total + task_pod(settings).times(10 * airflow.scheduler.replicas)
+    # Airflow's own namespace is sized for its components and jobs, whatever the parallelism.
+    platform = namespace_quota(settings)
+    assert platform.tasks == NOTHING and platform.total == platform.long_running + platform.one_off
+    assert namespace_quota(bigger) == platform
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_plan_creates_the_sized_quota_and_limit_range_in_a_restricted_namespace(stack: str) -> None:
-    inventory = stack_inventory(stack)
-    quota = inventory.one("kubernetes:core/v1:ResourceQuota")
-    assert quota.inputs["spec"]["hard"] == namespace_quota(stack_settings(stack)).hard
-    [limits] = inventory.one("kubernetes:core/v1:LimitRange").inputs["spec"]["limits"]
-    assert limits["default"] == {"cpu": "500m", "memory": "512Mi"}
-    labels = inventory.one("kubernetes:core/v1:Namespace", "airflow-namespace").inputs["metadata"]["labels"]
-    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+def test_the_plan_creates_the_sized_quotas_and_limit_ranges_in_restricted_namespaces(stack: str) -> None:
+    inventory, settings = stack_inventory(stack), stack_settings(stack)
     release = inventory.one("kubernetes:helm.sh/v3:Release", "airflow-release")
-    limit_range = inventory.one("kubernetes:core/v1:LimitRange")
-    assert {quota.urn, limit_range.urn} <= set(release.dependencies)  # admitted before the chart's first pod
+    expected = {
+        settings.namespace: namespace_quota(settings).hard,
+        settings.shape.task_namespace: task_namespace_quota(settings).hard,
+    }
+    quotas = inventory.of_type("kubernetes:core/v1:ResourceQuota")
+    assert {q.inputs["metadata"]["namespace"]: q.inputs["spec"]["hard"] for q in quotas} == expected
+    for limit_range in inventory.of_type("kubernetes:core/v1:LimitRange"):
+        [limits] = limit_range.inputs["spec"]["limits"]
+        assert limits["default"] == {"cpu": "500m", "memory": "512Mi"}
+    airflow_namespaces = {settings.namespace, settings.shape.task_namespace, settings.shape.bootstrap_namespace}
+    namespaces = [
+        n
+        for n in inventory.of_type("kubernetes:core/v1:Namespace")
+        if n.inputs["metadata"]["name"] in airflow_namespaces
+    ]
+    assert len(namespaces) == len(airflow_namespaces)
+    for namespace in namespaces:
+        assert namespace.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    guardrails = [*quotas, *inventory.of_type("kubernetes:core/v1:LimitRange")]
+    assert {r.urn for r in guardrails} <= set(release.dependencies)  # admitted before the chart's first pod
 
 
 def test_a_uat_stack_with_sso_but_no_certificate_is_refused_by_name() -> None:

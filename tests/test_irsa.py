@@ -130,7 +130,8 @@ def test_trust_policy_subjects_are_distinct(stack: str) -> None:
     for role in irsa_roles(stack).values():
         condition = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
         [subject] = [v for k, v in condition.items() if k.endswith(":sub")]
-        assert subject.startswith(f"system:serviceaccount:airflow-{stack}:")
+        namespace = f"airflow-{stack}-tasks" if subject.endswith(":airflow-worker") else f"airflow-{stack}"
+        assert subject.startswith(f"system:serviceaccount:{namespace}:")
         subjects.add(subject)
     assert len(subjects) == 5
 

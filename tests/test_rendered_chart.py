@@ -18,8 +18,9 @@ import pytest
 from airflow_chart.render import RenderedChart
 from offline import Inventory
 from offline.engine import unwrap
-from tests.k8s_access import Pod, ingress_allowed, rbac_allows, selects
-from tests.render_support import namespace_objects, program_objects, rendered
+from tests.cluster_access import Account, Cluster
+from tests.k8s_access import Pod, ingress_allowed, selects
+from tests.render_support import program_objects, rendered
 from tests.support import STACKS, stack_inventory, stack_settings
 from tests.test_runtime_facts import IMAGE_USERS
 from tests.variants import airflow_2_stack
@@ -47,16 +48,20 @@ def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [*spec.get("initContainers", []), *spec["containers"]]
 
 
-def all_pod_specs(inventory: Inventory) -> list[tuple[str, dict[str, Any]]]:
-    """Every pod the namespace runs: the chart's workloads, the task pod template, the program's Jobs."""
+def all_pod_specs(inventory: Inventory) -> list[tuple[str, str, dict[str, Any]]]:
+    """(where, namespace, pod spec) of every pod: the chart's workloads, the task pod template, the program's Jobs."""
     chart = rendered(inventory)
-    ours = [
-        (f"{o['kind']}/{o['metadata']['name']} (program)", o["spec"]["template"]["spec"])
+    tasks_namespace = airflow_cfg(chart)["kubernetes_executor"]["namespace"]
+    found = [
+        (where, tasks_namespace if where == "pod-template-file" else chart.namespace, spec)
+        for where, spec in chart.pod_specs()
+    ]
+    found += [
+        (f"{o['kind']}/{o['metadata']['name']} (program)", o["metadata"]["namespace"], o["spec"]["template"]["spec"])
         for o in program_objects(inventory)
         if o["kind"] in {"Job", "Deployment", "StatefulSet", "DaemonSet"}
-        and o["metadata"].get("namespace") == chart.namespace
     ]
-    return [*chart.pod_specs(), *ours]
+    return found
 
 
 # --- names the program wires to ------------------------------------------------------------------------------
@@ -64,9 +69,13 @@ def all_pod_specs(inventory: Inventory) -> list[tuple[str, dict[str, Any]]]:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_secret_and_config_map_a_pod_mounts_or_reads_exists_in_the_namespace(variant: str) -> None:
-    inventory = VARIANTS[variant]()
-    existing = {(o["kind"], o["metadata"]["name"]) for o in namespace_objects(inventory)}
-    for where, spec in all_pod_specs(inventory):
+    inventory, chart = build(variant)
+    existing = {
+        (o["metadata"].get("namespace"), o["kind"], o["metadata"]["name"])
+        for o in [*chart.objects, *program_objects(inventory)]
+    }
+    references = 0
+    for where, namespace, spec in all_pod_specs(inventory):
         wanted: set[tuple[str, str, bool]] = set()
         for volume in spec.get("volumes", []):
             if "secret" in volume:
@@ -87,11 +96,14 @@ def test_every_secret_and_config_map_a_pod_mounts_or_reads_exists_in_the_namespa
                 for kind, key in (("Secret", "secretRef"), ("ConfigMap", "configMapRef")):
                     if key in source:
                         wanted.add((kind, source[key]["name"], source[key].get("optional", False)))
-        assert wanted, f"{where} reads no Secret or ConfigMap at all?"
+        references += len(wanted)
         missing = sorted(
-            f"{kind}/{name}" for kind, name, optional in wanted if not optional and (kind, name) not in existing
+            f"{kind}/{name}"
+            for kind, name, optional in wanted
+            if not optional and (namespace, kind, name) not in existing
         )
-        assert not missing, f"{where} refers to objects nothing creates: {missing}"
+        assert not missing, f"{where} refers to objects nothing creates in {namespace}: {missing}"
+    assert references > 10, "the pods read their config, keys and connections from Secrets and ConfigMaps"
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -128,24 +140,30 @@ def test_the_target_group_binding_reaches_the_api_containers_port_and_their_prob
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_each_irsa_role_trusts_the_service_account_the_chart_renders_with_its_arn(variant: str) -> None:
+def test_each_irsa_role_trusts_a_service_account_that_carries_its_arn_and_runs_pods(variant: str) -> None:
     inventory, chart = build(variant)
-    accounts = {sa["metadata"]["name"]: sa for sa in chart.of_kind("ServiceAccount")}
+    accounts = {
+        (o["metadata"]["namespace"], o["metadata"]["name"]): o
+        for o in [*chart.objects, *program_objects(inventory)]
+        if o["kind"] == "ServiceAccount"
+    }
     trusted = {}
     for role in inventory.of_type("aws:iam/role:Role"):
-        policy = json.loads(unwrap(role.inputs)["assumeRolePolicy"])
-        for statement in policy["Statement"]:
+        inputs = unwrap(role.inputs)
+        for statement in json.loads(inputs["assumeRolePolicy"])["Statement"]:
             for key, subject in statement.get("Condition", {}).get("StringEquals", {}).items():
                 if key.endswith(":sub") and subject.startswith("system:serviceaccount:"):
                     _, _, namespace, name = subject.split(":")
-                    trusted[name] = (namespace, f"arn:aws:iam::111122223333:role/{unwrap(role.inputs)['name']}")
-    airflow_accounts = {name: value for name, value in trusted.items() if value[0] == chart.namespace}
-    assert set(inventory.outputs["roleArns"].values()) == {arn for _, arn in airflow_accounts.values()}
-    for name, (_, arn) in airflow_accounts.items():
-        assert name in accounts, f"role {arn} trusts service account {name}, which the chart does not render"
-        assert accounts[name]["metadata"].get("annotations", {}).get(IRSA_ROLE_ANNOTATION) == arn
-    used = {spec.get("serviceAccountName") for _, spec in chart.pod_specs()}
-    assert set(airflow_accounts) <= used, "every IRSA service account runs some pod"
+                    trusted[(namespace, name)] = f"arn:aws:iam::111122223333:role/{inputs['name']}"
+    airflow_roles = set(inventory.outputs["roleArns"].values())
+    assert airflow_roles <= set(trusted.values()), "every Airflow role trusts a service account"
+    runs_as = {(namespace, spec.get("serviceAccountName")) for _, namespace, spec in all_pod_specs(inventory)}
+    for account, arn in trusted.items():
+        if arn not in airflow_roles:
+            continue  # the LB controller's and the log shipper's roles: their charts are tested elsewhere
+        assert account in accounts, f"role {arn} trusts {account}, which nothing creates"
+        assert accounts[account]["metadata"].get("annotations", {}).get(IRSA_ROLE_ANNOTATION) == arn
+        assert account in runs_as, f"no pod runs as {account}"
 
 
 # --- security contexts and users --------------------------------------------------------------------------------
@@ -166,7 +184,7 @@ def image_key(image: str) -> str:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_pod_meets_the_restricted_pod_security_standard(variant: str) -> None:
     inventory, _ = build(variant)
-    for where, spec in all_pod_specs(inventory):
+    for where, _, spec in all_pod_specs(inventory):
         pod = spec.get("securityContext", {})
         assert not (spec.get("hostNetwork") or spec.get("hostPID") or spec.get("hostIPC")), where
         assert not [v["name"] for v in spec.get("volumes", []) if "hostPath" in v], where
@@ -198,9 +216,15 @@ def test_every_chart_container_runs_as_its_images_user(variant: str) -> None:
 # --- network policies: the chart's and the program's together ---------------------------------------------------
 
 
-def pods_of(chart: RenderedChart, namespace_labels: dict[str, str]) -> dict[str, Pod]:
-    """Each rendered workload (and a task pod) as a NetworkPolicy peer, by component label."""
-    found = {}
+def policy_view(inventory: Inventory) -> tuple[list[dict[str, Any]], dict[str, Pod]]:
+    """Every NetworkPolicy (chart's and program's), and each Airflow workload plus a task pod as a peer."""
+    chart = rendered(inventory)
+    namespace_labels = {
+        o["metadata"]["name"]: {**o["metadata"].get("labels", {}), "kubernetes.io/metadata.name": o["metadata"]["name"]}
+        for o in program_objects(inventory)
+        if o["kind"] == "Namespace"
+    }
+    pods = {}
     for obj in chart.objects:
         if obj["kind"] in {"Deployment", "StatefulSet", "Job"}:
             template = obj["spec"]["template"]
@@ -211,23 +235,15 @@ def pods_of(chart: RenderedChart, namespace_labels: dict[str, str]) -> dict[str,
                 if "name" in p
             }
             labels = template["metadata"]["labels"]
-            found[labels.get("component", obj["metadata"]["name"])] = Pod(
-                chart.namespace, labels, namespace_labels, ports
-            )
+            component = labels.get("component", obj["metadata"]["name"])
+            pods[component] = Pod(chart.namespace, labels, namespace_labels[chart.namespace], ports)
     task = chart.pod_template()
     if task is not None:
-        found["task"] = Pod(chart.namespace, task["metadata"]["labels"], namespace_labels)
-    return found
-
-
-def policy_view(inventory: Inventory) -> tuple[list[dict[str, Any]], dict[str, Pod]]:
-    chart = rendered(inventory)
-    [namespace] = [
-        o for o in program_objects(inventory) if o["kind"] == "Namespace" and o["metadata"]["name"] == chart.namespace
-    ]
-    labels = {**namespace["metadata"].get("labels", {}), "kubernetes.io/metadata.name": chart.namespace}
-    policies = [o for o in namespace_objects(inventory) if o["kind"] == "NetworkPolicy"]
-    return policies, pods_of(chart, labels)
+        tasks_namespace = airflow_cfg(chart)["kubernetes_executor"]["namespace"]
+        pods["task"] = Pod(tasks_namespace, task["metadata"]["labels"], namespace_labels[tasks_namespace])
+    policies = [*(o for o in chart.objects if o["kind"] == "NetworkPolicy")]
+    policies += [o for o in program_objects(inventory) if o["kind"] == "NetworkPolicy"]
+    return policies, pods
 
 
 POLICED = [v for v in VARIANTS if v == "airflow-2" or stack_settings(v).airflow.network_policies]
@@ -249,7 +265,9 @@ def test_network_policies_are_on_and_admit_what_airflow_needs(variant: str) -> N
     # Task pods report to the Execution API (Airflow 3), at the URL the chart sets.
     if cfg.has_option("core", "execution_api_server_url"):
         url = urlparse(cfg["core"]["execution_api_server_url"])
-        service = chart.get("Service", url.hostname)
+        service_name, _, domain = url.hostname.partition(".")
+        assert domain in {"", f"{chart.namespace}.svc", f"{chart.namespace}.svc.cluster.local"}
+        service = chart.get("Service", service_name)
         assert url.port in {p["port"] for p in service["spec"]["ports"]}
         assert ingress_allowed(policies, api, pods["task"], api_port), "task pods reach the Execution API"
     # The UI reads live logs from the triggerer (its log server port).
@@ -282,6 +300,7 @@ def test_the_api_server_is_isolated_and_admits_the_load_balancer_on_its_port_onl
         assert not ingress_allowed(policies, api, lb_node, api_port + 1)
     stranger = Pod("other-team", {"app": "x"}, {"kubernetes.io/metadata.name": "other-team"}, ip="192.0.2.10")
     assert not ingress_allowed(policies, api, stranger, api_port)
+    assert not ingress_allowed(policies, api, stranger, api_port)
 
 
 # --- the KubernetesExecutor pod template and airflow.cfg --------------------------------------------------------
@@ -293,7 +312,14 @@ def test_the_task_pod_template_runs_airflow_as_the_worker_service_account(varian
     template = chart.pod_template()
     assert template is not None, "KubernetesExecutor renders its pod template"
     spec = template["spec"]
-    worker = chart.get("ServiceAccount", spec["serviceAccountName"])
+    tasks_namespace = airflow_cfg(chart)["kubernetes_executor"]["namespace"]
+    [worker] = [
+        o
+        for o in [*chart.objects, *program_objects(inventory)]
+        if o["kind"] == "ServiceAccount"
+        and o["metadata"]["namespace"] == tasks_namespace
+        and o["metadata"]["name"] == spec["serviceAccountName"]
+    ]
     assert worker["metadata"]["annotations"][IRSA_ROLE_ANNOTATION] == inventory.outputs["roleArns"]["worker"]
     [base] = [c for c in spec["containers"] if c["name"] == "base"]  # the name KubernetesExecutor looks for
     values = unwrap(inventory.one("kubernetes:helm.sh/v3:Release", "airflow-release").inputs)["values"]
@@ -307,7 +333,7 @@ def test_the_task_pod_template_runs_airflow_as_the_worker_service_account(varian
     assert cfg["kubernetes_executor"]["pod_template_file"] in mounts, (
         "the scheduler finds the template where the config says"
     )
-    assert cfg["kubernetes_executor"]["namespace"] == chart.namespace
+    assert cfg["kubernetes"]["namespace"] == tasks_namespace
     dags_mount = {m["mountPath"] for m in base.get("volumeMounts", [])}
     assert cfg["core"]["dags_folder"] in dags_mount or any(
         cfg["core"]["dags_folder"].startswith(m + "/") for m in dags_mount
@@ -341,18 +367,21 @@ def test_the_scheduler_may_run_task_pods_and_the_ui_may_read_their_logs_where_th
     variant: str,
 ) -> None:
     inventory, chart = build(variant)
-    objects = [*chart.objects, *program_objects(inventory)]
-    tasks_namespace = airflow_cfg(chart)["kubernetes_executor"]["namespace"]
-    scheduler = (
-        chart.namespace,
-        chart.get("Deployment", f"{chart.release}-scheduler")["spec"]["template"]["spec"]["serviceAccountName"],
-    )
+    cluster = Cluster(chart, inventory)
+    tasks = airflow_cfg(chart)["kubernetes_executor"]["namespace"]
+
+    def rights(deployment: str) -> set[tuple[str, str, str]]:
+        account = chart.get("Deployment", deployment)["spec"]["template"]["spec"]["serviceAccountName"]
+        granted = cluster.rights(Account(chart.namespace, account))
+        return {(resource, verb) for where, group, resource, verb in granted if where == tasks and group == ""}
+
+    scheduler = rights(f"{chart.release}-scheduler")
     for verb in ("create", "get", "list", "watch", "patch", "delete"):
-        assert rbac_allows(objects, scheduler, verb, "pods", tasks_namespace), f"scheduler cannot {verb} task pods"
-    assert rbac_allows(objects, scheduler, "get", "pods/log", tasks_namespace)
-    ui_deployment = chart.find("Deployment", f"{chart.release}-api-server") or chart.get(
-        "Deployment", f"{chart.release}-webserver"
+        assert ("pods", verb) in scheduler, f"the scheduler cannot {verb} task pods in {tasks}"
+    ui = rights(
+        f"{chart.release}-api-server"
+        if chart.find("Deployment", f"{chart.release}-api-server")
+        else f"{chart.release}-webserver"
     )
-    ui = (chart.namespace, ui_deployment["spec"]["template"]["spec"]["serviceAccountName"])
-    assert rbac_allows(objects, ui, "get", "pods/log", tasks_namespace), "the UI shows a running task's log"
-    assert not rbac_allows(objects, ui, "create", "pods", tasks_namespace)
+    assert ("pods/log", "get") in ui, "the UI shows a running task's log"
+    assert ("pods", "create") not in ui

@@ -7,7 +7,7 @@ from typing import Any
 
 from offline import Inventory, run_stack
 from tests.support import PROJECT_PREFIX as P
-from tests.values_support import AIRFLOW_2, airflow_override
+from tests.values_support import AIRFLOW_2, GIT_SSH, airflow_override
 
 BREAK_GLASS = {"type": "password", "breakGlassAdmin": {"email": "airflow-admins@example.com"}}
 
@@ -29,3 +29,9 @@ def airflow_2_stack(stack: str) -> Inventory:
     if stack == "prod":
         return break_glass_airflow_2()
     return run_stack(stack, airflow_override(stack, **AIRFLOW_2))
+
+
+@cache
+def git_ssh_prod() -> Inventory:
+    """Prod with DAGs from git-sync over SSH (key and known_hosts)."""
+    return run_stack("prod", GIT_SSH)
