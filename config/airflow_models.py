@@ -108,7 +108,7 @@ class ImageConfig(Model):
 class AirflowConfig(Model):
     """The Airflow release: identity, sizing, HA and access."""
 
-    namespace: DnsLabel | None = Field(default=None, description="Kubernetes namespace; default airflow-<environment>")
+    namespace: DnsLabel | None = Field(default=None, description="Kubernetes namespace; default airflow-<instanceName>")
     release_name: HelmReleaseName = Field(default="airflow", description="Helm release name")
     version: SemVer = Field(
         default=DEFAULT_AIRFLOW_VERSION, description="Airflow version (airflowVersion and image tag)"
