@@ -85,7 +85,9 @@ class MetricsConfig(Model):
 
     service_monitor: bool = Field(default=False, description="create a ServiceMonitor (needs Prometheus Operator CRDs)")
     prometheus_namespace: DnsLabel | None = Field(
-        default=None, description="namespace of Prometheus, admitted to statsd/PgBouncer metrics by network policy"
+        default=None,
+        description="namespace of Prometheus, admitted to statsd/PgBouncer metrics by network policy; needed when "
+        "metrics are scraped (required with serviceMonitor), else nothing outside the namespace reaches them",
     )
 
 

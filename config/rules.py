@@ -292,11 +292,13 @@ def _airflow_prod(s: Settings) -> list[Problem]:
 def _airflow_access(s: Settings) -> list[Problem]:
     airflow = s.airflow
     problems = []
-    if airflow.network_policies and not airflow.metrics.prometheus_namespace:
+    metrics = airflow.metrics
+    if airflow.network_policies and metrics.service_monitor and not metrics.prometheus_namespace:
         problems.append(
             Problem(
                 "airflow.metrics.prometheusNamespace",
-                "required when networkPolicies is true, or Prometheus cannot scrape statsd and PgBouncer",
+                "required with metrics.serviceMonitor true while networkPolicies is true, or the network policies "
+                "keep Prometheus from scraping statsd and PgBouncer",
             )
         )
     hpa = airflow.api_server.hpa
