@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.session
 import pytest
 import yaml
 from botocore.stub import Stubber
@@ -69,11 +70,16 @@ class World:
     other_zone: str
     bare_cluster: str  # a cluster without an associated OIDC provider
     their_bucket: str
-    session: Any = None  # one read-only session for the module (each new one parses the service models again)
+    session: Any = None  # the read-only session every check uses
+    writer: Any = None  # a session that may write (to set the account up), sharing the read-only one's loader
 
 
-def _clients() -> Any:
-    return lambda service: boto3.client(service, region_name=REGION)
+def _sessions() -> tuple[boto3.Session, boto3.Session]:
+    """The read-only session and a writing one; one loader parses each service model once for both."""
+    reader = read_only_session(REGION)
+    core = botocore.session.Session()
+    core.register_component("data_loader", reader._session.get_component("data_loader"))
+    return reader, boto3.Session(botocore_session=core, region_name=REGION)
 
 
 def _self_signed(*names: str) -> tuple[bytes, bytes]:
@@ -156,12 +162,12 @@ def _build(client: Any) -> World:
     )  # fmt: skip
 
 
-def _their_bucket(name: str) -> None:
+def _their_bucket(writer: boto3.Session, name: str) -> None:
     """A bucket of another account, with the name the uat stack would give its log bucket."""
     os.environ["MOTO_ACCOUNT_ID"] = OTHER_ACCOUNT
     try:
         region = {"LocationConstraint": REGION}
-        boto3.client("s3", region_name=REGION).create_bucket(Bucket=name, CreateBucketConfiguration=region)
+        writer.client("s3").create_bucket(Bucket=name, CreateBucketConfiguration=region)
     finally:
         os.environ["MOTO_ACCOUNT_ID"] = ACCOUNT
 
@@ -180,9 +186,10 @@ def world() -> Iterator[World]:
             route53_models, "create_route53_zone_id", lambda *_, **__: "Z" + mock_random.get_random_string(20).upper()
         )
         with mock_aws():
-            built = _build(_clients())
-            _their_bucket(built.their_bucket)
-            built.session = read_only_session(REGION)
+            reader, writer = _sessions()
+            built = _build(writer.client)
+            _their_bucket(writer, built.their_bucket)
+            built.session, built.writer = reader, writer
             yield built
 
 
@@ -393,7 +400,7 @@ def _publishers(mode: str) -> dict[str, Any]:
 def test_github_oidc_provider_exists_exactly_when_config_says_existing(world):
     assert oks(check_github_oidc(context(world, **_publishers("create")))) == [True]
     assert oks(check_github_oidc(context(world, **_publishers("existing")))) == [False]
-    iam = boto3.client("iam", region_name=REGION)
+    iam = world.writer.client("iam")
     url = "https://token.actions.githubusercontent.com"
     arn = iam.create_open_id_connect_provider(Url=url, ThumbprintList=["b" * 40], ClientIDList=["sts.amazonaws.com"])
     try:
@@ -408,7 +415,7 @@ def test_bucket_names_free_ours_or_another_accounts(world):
     dags, logs = check_buckets(context(world))
     assert dags.ok and "is free" in dags.what
     assert not logs.ok and "another account owns it" in logs.what
-    boto3.client("s3", region_name=REGION).create_bucket(
+    world.writer.client("s3").create_bucket(
         Bucket="acme-uat-logs", CreateBucketConfiguration={"LocationConstraint": REGION}
     )
     [_, ours] = check_buckets(context(world, **{"buckets.logBucketName": "acme-uat-logs"}))
