@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import ssl
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -57,10 +56,7 @@ class KubeApi:
 
     def get(self, path: str) -> dict[str, Any] | None:
         """The object at `path`, or None when the API answers 404."""
-        with tempfile.NamedTemporaryFile(suffix=".pem") as ca:
-            ca.write(self.ca_pem)
-            ca.flush()
-            context = ssl.create_default_context(cafile=ca.name)
+        context = ssl.create_default_context(cadata=self.ca_pem.decode())
         request = urllib.request.Request(self.endpoint + path, headers={"Authorization": f"Bearer {self.token}"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout, context=context) as response:

@@ -5,9 +5,15 @@ One mock account is built once for the module (moto's backends load slowly); tes
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import datetime
+import http.server
+import json
 import os
 import runpy
+import ssl
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,8 +40,9 @@ from preflight.account import (
     check_permissions_boundary,
     check_sns_topic,
 )
-from preflight.cluster import check_cluster, check_lb_controller, principal_arn
+from preflight.cluster import CONTROLLER_PATH, check_cluster, check_lb_controller, principal_arn
 from preflight.front_door import check_certificate, check_hosted_zone
+from preflight.kube import KubeApi, eks_token
 from preflight.network import check_network
 from preflight.readonly import WriteRefusedError, read_only_session
 from preflight.result import Check
@@ -443,3 +450,56 @@ def test_the_command_prints_the_checklist_and_fails_on_any_cross(world, tmp_path
     assert out[0].startswith(f"Preflight of stack uat: account {ACCOUNT}, region {REGION}, as arn:aws:")
     assert out[1].startswith("✗ Pulumi.uat.yaml names a secrets provider — fix: pulumi stack change-secrets-provider")
     assert all(line[:1] in "✓✗" for line in out[1:])
+
+
+def test_the_kubernetes_token_is_a_presigned_sts_call_naming_the_cluster(world):
+    token = eks_token(context(world), "data-nonprod")
+    assert token.startswith("k8s-aws-v1.")
+    url = base64.urlsafe_b64decode(token.removeprefix("k8s-aws-v1.") + "==").decode()
+    assert url.startswith(f"https://sts.{REGION}.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&")
+    query = dict(part.split("=", 1) for part in url.split("?", 1)[1].split("&"))
+    assert query["X-Amz-Expires"] == "60"
+    assert "x-k8s-aws-id" in query["X-Amz-SignedHeaders"].replace("%3B", ";").split(";")
+
+
+@contextlib.contextmanager
+def _https_server(tmp_path, answers: dict[str, tuple[int, bytes]]) -> Iterator[tuple[str, bytes, list[str]]]:
+    """An HTTPS server on loopback answering GETs from `answers`: its URL, its CA and the tokens it saw."""
+    certificate, key = _self_signed("localhost")
+    (tmp_path / "cert.pem").write_bytes(certificate)
+    (tmp_path / "key.pem").write_bytes(key)
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.headers.get("Authorization", ""))
+            status, body = answers.get(self.path, (404, b"{}"))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"https://localhost:{server.server_address[1]}", certificate, seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_kubernetes_reader_gets_over_tls_with_the_bearer_token(tmp_path):
+    answers = {CONTROLLER_PATH: (200, json.dumps({"status": {"readyReplicas": 2}}).encode())}
+    with _https_server(tmp_path, answers) as (url, ca, seen):
+        api = KubeApi(url, ca, "k8s-aws-v1.token", timeout=5)
+        assert api.get(CONTROLLER_PATH) == {"status": {"readyReplicas": 2}}
+        assert api.get("/apis/apps/v1/namespaces/kube-system/deployments/absent") is None
+        assert seen == ["Bearer k8s-aws-v1.token"] * 2
+        with pytest.raises(OSError):
+            KubeApi(url, _self_signed("localhost")[0], "t", timeout=5).get(CONTROLLER_PATH)  # another CA: refused
