@@ -56,7 +56,10 @@ class KubeApi:
 
     def get(self, path: str) -> dict[str, Any] | None:
         """The object at `path`, or None when the API answers 404."""
-        context = ssl.create_default_context(cadata=self.ca_pem.decode())
+        try:
+            context = ssl.create_default_context(cadata=self.ca_pem.decode())
+        except (UnicodeDecodeError, ssl.SSLError) as error:
+            raise OSError(f"the cluster's CA certificate is unreadable ({error})") from None
         request = urllib.request.Request(self.endpoint + path, headers={"Authorization": f"Bearer {self.token}"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout, context=context) as response:

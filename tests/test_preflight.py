@@ -442,7 +442,8 @@ def test_an_aws_error_fails_its_check_instead_of_stopping_the_list(world, monkey
 def test_the_command_prints_the_checklist_and_fails_on_any_cross(world, tmp_path, capsys):
     entry = runpy.run_path(str(REPO / "preflight.py"), run_name="preflight_cli")
     document = yaml.safe_load((REPO / "Pulumi.uat.yaml").read_text())
-    document["config"].update(_uat(world))  # no secretsprovider: the first line fails
+    document["config"].update(_uat(world, **{"frontDoor.controller": {"install": True}}))  # no cluster API read
+    # no secretsprovider: the first line fails
     (tmp_path / "Pulumi.yaml").write_text((REPO / "Pulumi.yaml").read_text())
     (tmp_path / "Pulumi.uat.yaml").write_text(yaml.safe_dump(document))
     assert entry["main"](["--stack", "uat"], directory=tmp_path, session_for=lambda *_: world.session) == 1
@@ -503,3 +504,5 @@ def test_the_kubernetes_reader_gets_over_tls_with_the_bearer_token(tmp_path):
         assert seen == ["Bearer k8s-aws-v1.token"] * 2
         with pytest.raises(OSError):
             KubeApi(url, _self_signed("localhost")[0], "t", timeout=5).get(CONTROLLER_PATH)  # another CA: refused
+        with pytest.raises(OSError, match="CA certificate is unreadable"):
+            KubeApi(url, b"\xda\x00", "t", timeout=5).get(CONTROLLER_PATH)
