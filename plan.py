@@ -34,8 +34,8 @@ ENVIRONMENT_ORDER = ("dev", "uat", "prod")
 EPILOG = """\
 output: AWS resources first (including those pulumi-eks creates inside its Cluster and
 ManagedNodeGroup components), then Kubernetes resources, then what only lives in the Pulumi
-state (random, tls), then the stack outputs. IAM policies are printed in full; sizes and
-durations also in GiB / min. The Helm values are summarised by a digest unless --values is given.
+state (random, tls), then the physical names the stack claims, then the stack outputs. IAM
+policies are printed in full; sizes and durations also in GiB / min. The Helm values are summarised by a digest unless --values is given.
 
 --json writes what the program registers, as the mock engine records it (byte-identical for
 the same config): {"stack", "resources", "outputs"} for one stack, {"stacks": {<name>: ...}}

@@ -231,7 +231,7 @@ def secrets_backend_args(settings: Settings, account_id: pulumi.Input[str]) -> S
     backend = settings.airflow.secrets_backend
     if not backend.enabled:
         return None
-    connections, variables = backend.prefixes(settings.environment)
+    connections, variables = backend.prefixes(settings.instance_name)
     return SecretsBackendArgs(
         region=settings.aws_region,
         account_id=account_id,

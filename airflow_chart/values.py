@@ -515,7 +515,7 @@ def secrets_backend_values(settings: Settings) -> dict[str, str] | None:
     backend = settings.airflow.secrets_backend
     if not backend.enabled:
         return None
-    connections, variables = backend.prefixes(settings.environment)
+    connections, variables = backend.prefixes(settings.instance_name)
     return backend_config(settings.aws_region, connections, variables, (LOGS_CONNECTION_ID,))
 
 

@@ -85,7 +85,9 @@ class MetricsConfig(Model):
 
     service_monitor: bool = Field(default=False, description="create a ServiceMonitor (needs Prometheus Operator CRDs)")
     prometheus_namespace: DnsLabel | None = Field(
-        default=None, description="namespace of Prometheus, admitted to statsd/PgBouncer metrics by network policy"
+        default=None,
+        description="namespace of Prometheus, admitted to statsd/PgBouncer metrics by network policy; needed when "
+        "metrics are scraped (required with serviceMonitor), else nothing outside the namespace reaches them",
     )
 
 
@@ -108,7 +110,7 @@ class ImageConfig(Model):
 class AirflowConfig(Model):
     """The Airflow release: identity, sizing, HA and access."""
 
-    namespace: DnsLabel | None = Field(default=None, description="Kubernetes namespace; default airflow-<environment>")
+    namespace: DnsLabel | None = Field(default=None, description="Kubernetes namespace; default airflow-<instanceName>")
     release_name: HelmReleaseName = Field(default="airflow", description="Helm release name")
     version: SemVer = Field(
         default=DEFAULT_AIRFLOW_VERSION, description="Airflow version (airflowVersion and image tag)"

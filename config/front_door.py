@@ -37,7 +37,7 @@ class FrontDoorAccessLogsConfig(Model):
     )
     bucket_name: BucketName | None = Field(
         default=None,
-        description="default: <namePrefix>-lb-logs-<environment>-<account id>-<region> (S3 names are global)",
+        description="default: <namePrefix>-lb-logs-<instanceName>-<account id>-<region> (S3 names are global)",
     )
     prefix: S3Prefix = Field(
         default="front-door", description="key prefix of the log objects, such as front-door (not containing AWSLogs)"

@@ -193,20 +193,20 @@ class SecretsBackendConfig(Model):
 
     enabled: bool = Field(default=True, description="read connections and variables from Secrets Manager")
     connections_prefix: SecretsPrefix | None = Field(
-        default=None, description="secret-name prefix of connections; default: airflow/<environment>/connections"
+        default=None, description="secret-name prefix of connections; default: airflow/<instanceName>/connections"
     )
     variables_prefix: SecretsPrefix | None = Field(
-        default=None, description="secret-name prefix of variables; default: airflow/<environment>/variables"
+        default=None, description="secret-name prefix of variables; default: airflow/<instanceName>/variables"
     )
     kms_key_arn: KmsKeyArn | None = Field(
         default=None, description="customer KMS key the secrets are encrypted with; default: the AWS-managed key"
     )
 
-    def prefixes(self, environment: str) -> tuple[str, str]:
+    def prefixes(self, instance: str) -> tuple[str, str]:
         """The connections and variables prefixes, defaults filled in."""
         return (
-            self.connections_prefix or f"airflow/{environment}/connections",
-            self.variables_prefix or f"airflow/{environment}/variables",
+            self.connections_prefix or f"airflow/{instance}/connections",
+            self.variables_prefix or f"airflow/{instance}/variables",
         )
 
 
@@ -248,5 +248,5 @@ class GuardrailsConfig(Model):
 
 
 def publisher_role_name(aws_prefix: str, publisher: str) -> str:
-    """IAM role name of a DAG publisher: `<namePrefix>-<environment>-publish-<name>`."""
+    """IAM role name of a DAG publisher: `<namePrefix>-<instanceName>-publish-<name>`."""
     return f"{aws_prefix}-publish-{publisher}"

@@ -140,12 +140,12 @@ def _nested(first: str, second: str) -> bool:
     return first == second or second.startswith(first + "/") or first.startswith(second + "/")
 
 
-def secrets_backend_problems(environment: str, region: str, backend: SecretsBackendConfig) -> list[Problem]:
+def secrets_backend_problems(instance: str, region: str, backend: SecretsBackendConfig) -> list[Problem]:
     """Distinct prefixes, and a key in the stack's region."""
     if not backend.enabled:
         return []
     problems = []
-    connections, variables = backend.prefixes(environment)
+    connections, variables = backend.prefixes(instance)
     if _nested(connections, variables):
         problems.append(
             Problem(
@@ -164,7 +164,7 @@ def secrets_backend_problems(environment: str, region: str, backend: SecretsBack
 def publisher_problems(dags_source: str, publishers: Sequence[DagPublisherConfig], aws_prefix: str) -> list[Problem]:
     """Publishers need S3 delivery, one ref or environment each, distinct names and separate folders.
 
-    ``aws_prefix`` is `<namePrefix>-<environment>`, the start of every role name the stack derives.
+    ``aws_prefix`` is `<namePrefix>-<instanceName>`, the start of every role name the stack derives.
     """
     if not publishers:
         return []

@@ -9,10 +9,13 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from config.collisions import StackNames, accounts_of, claims, collision_problems, other_stacks
 from config.errors import ConfigError, Problem, problems_from_validation
 from config.profiles import ENVIRONMENTS, deep_merge, profile_defaults, stack_name_says_prod
 from config.rules import check_identity_secrets, check_rules, check_secrets
@@ -63,20 +66,30 @@ def build_settings(
 
     merged = deep_merge(profile_defaults(environment), plain)
     merged["environment"] = environment
+    merged.setdefault("instanceName", stack)
     if region is not None:
         merged["awsRegion"] = region
+    defaulted = "instanceName" not in plain
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as error:
         # The rules (config/rules.py) need a whole valid config: they run once the fields are fixed.
-        problems.extend(problems_from_validation(error))
+        problems.extend(_from_stack_name(problems_from_validation(error), stack, defaulted))
         raise ConfigError(_hide_secret_values(problems, secret_keys)) from None
-    problems.extend(check_rules(settings))
+    problems.extend(_from_stack_name(check_rules(settings), stack, defaulted))
     problems.extend(check_secrets(settings, frozenset(SECRET_KEYS & raw.keys())))  # plain ones: reported above
     problems.extend(check_identity_secrets(settings, frozenset(SECRET_KEYS & raw.keys())))
     if problems:
         raise ConfigError(_hide_secret_values(problems, secret_keys))
     return settings
+
+
+def _from_stack_name(problems: list[Problem], stack: str, defaulted: bool) -> list[Problem]:
+    """Say so when a bad instanceName was not given but taken from the stack name, and how to choose one."""
+    if not defaulted:
+        return problems
+    note = f" (defaulted from stack name {stack!r}; set airflow-platform:instanceName to choose another)"
+    return [replace(p, message=p.message + note) if p.key == "instanceName" else p for p in problems]
 
 
 def _hide_secret_values(problems: list[Problem], secret_keys: frozenset[str]) -> list[Problem]:
@@ -148,12 +161,33 @@ def settings_from_flat_config(values: Mapping[str, Any], secret_keys: Iterable[s
     return settings
 
 
+def check_other_stacks(settings: Settings, values: Mapping[str, Any], stack: str, directory: Path) -> None:
+    """Refuse names another stack file in the directory also claims (config/collisions.py)."""
+    this = StackNames(stack, claims(settings), accounts_of(values))
+    problems = collision_problems(this, other_stacks(directory, stack))
+    if problems:
+        raise ConfigError(_from_stack_name(problems, stack, f"{PROJECT}:instanceName" not in values))
+
+
+def project_directory() -> Path:
+    """Where Pulumi.yaml and the stack files are: the SDK's root directory, else the working directory."""
+    import pulumi
+
+    root = pulumi.get_root_directory()
+    if root and (Path(root) / "Pulumi.yaml").is_file():
+        return Path(root)
+    return Path.cwd()
+
+
 def load_settings() -> Settings:
-    """Validate the running stack's config (Pulumi program entry point)."""
+    """Validate the running stack's config (Pulumi program entry point), beside the other stack files."""
     import pulumi
     from pulumi.runtime import config as runtime_config
 
     everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     env_secrets = set(runtime_config.get_config_secret_keys_env())
     secret = [k for k in everything if runtime_config.is_config_secret(k) or k in env_secrets]
-    return settings_from_flat_config(everything, secret, pulumi.get_stack())
+    stack = pulumi.get_stack()
+    settings = settings_from_flat_config(everything, secret, stack)
+    check_other_stacks(settings, everything, stack, project_directory())
+    return settings

@@ -271,10 +271,12 @@ class BucketsConfig(Model):
     """The DAG and task-log buckets."""
 
     dag_bucket_name: BucketName | None = Field(
-        default=None, description="default: <namePrefix>-dags-<environment>-<account id>-<region> (S3 names are global)"
+        default=None,
+        description="default: <namePrefix>-dags-<instanceName>-<account id>-<region> (S3 names are global)",
     )
     log_bucket_name: BucketName | None = Field(
-        default=None, description="default: <namePrefix>-logs-<environment>-<account id>-<region> (S3 names are global)"
+        default=None,
+        description="default: <namePrefix>-logs-<instanceName>-<account id>-<region> (S3 names are global)",
     )
     log_retention_days: int = Field(ge=1, le=3650, description="task logs expire after this many days, 1-3650")
     noncurrent_version_expiration_days: int = Field(

@@ -20,13 +20,22 @@ BucketKind = Literal["dags", "logs"]
 
 
 def bucket_name(settings: Settings, kind: BucketKind, account_id: str) -> str:
-    """The bucket's name: configured, else `<namePrefix>-<kind>-<environment>-<account>-<region>`.
+    """The bucket's name: configured, else `<namePrefix>-<kind>-<instanceName>-<account>-<region>`.
 
     S3 names are global: account and region in the default keep two accounts' (or regions')
-    stacks of the same environment from colliding.
+    stacks of the same instance name from colliding; the instance name (the stack's) keeps two
+    stacks of one account apart.
     """
     configured = settings.buckets.dag_bucket_name if kind == "dags" else settings.buckets.log_bucket_name
-    return configured or f"{settings.name_prefix}-{kind}-{settings.environment}-{account_id}-{settings.aws_region}"
+    return configured or f"{settings.name_prefix}-{kind}-{settings.instance_name}-{account_id}-{settings.aws_region}"
+
+
+def stack_prefix(settings: Settings) -> str:
+    """`<namePrefix>-<instanceName>`: the start of the stack's own role, DB, alarm and LB names.
+
+    The instance name defaults to the stack name, so `dev`, `uat` and `prod` keep `<namePrefix>-<environment>`.
+    """
+    return f"{settings.name_prefix}-{settings.instance_name}"
 
 
 @dataclass(frozen=True)
@@ -44,7 +53,7 @@ class AwsNames:
     lb_controller_role: str | None
     """IAM role of the AWS Load Balancer Controller, when this stack installs it (one per cluster)."""
     publisher_roles: Mapping[str, str] = field(default_factory=dict)
-    """DAG publisher name -> IAM role name (`<namePrefix>-<environment>-publish-<name>`)."""
+    """DAG publisher name -> IAM role name (`<namePrefix>-<instanceName>-publish-<name>`)."""
     log_group_prefix: str = ""
     """CloudWatch log groups of the components: `<log_group_prefix>/<component>` (`/aws/eks/<cluster>/airflow-…`)."""
     log_metric_namespace: str = ""
@@ -56,8 +65,8 @@ class AwsNames:
 
 
 def aws_names(settings: Settings) -> AwsNames:
-    """The AWS names of one stack (`<namePrefix>-<environment>-…`)."""
-    prefix = f"{settings.name_prefix}-{settings.environment}"
+    """The AWS names of one stack (`<namePrefix>-<instanceName>-…`)."""
+    prefix = stack_prefix(settings)
     identifier = f"{prefix}-metadata"
     return AwsNames(
         db_identifier=identifier,
@@ -91,8 +100,8 @@ def installs_log_shipper(settings: Settings) -> bool:
 
 
 def dr_bucket_name(settings: Settings, kind: BucketKind, account_id: str) -> str:
-    """The replica of a bucket in the DR region: `<namePrefix>-<kind>-<environment>-<account>-<dr.region>`."""
-    return f"{settings.name_prefix}-{kind}-{settings.environment}-{account_id}-{settings.dr.region}"
+    """The replica of a bucket in the DR region: `<namePrefix>-<kind>-<instanceName>-<account>-<dr.region>`."""
+    return f"{settings.name_prefix}-{kind}-{settings.instance_name}-{account_id}-{settings.dr.region}"
 
 
 def installs_lb_controller(settings: Settings) -> bool:
@@ -102,6 +111,6 @@ def installs_lb_controller(settings: Settings) -> bool:
 
 
 def lb_log_bucket_name(settings: Settings, account_id: str) -> str:
-    """The front door's access-log bucket: configured, else `<namePrefix>-lb-logs-<environment>-<account>-<region>`."""
+    """The front door's access-log bucket: configured, else `<namePrefix>-lb-logs-<instanceName>-<account>-<region>`."""
     configured = settings.front_door.access_logs.bucket_name
-    return configured or f"{settings.name_prefix}-lb-logs-{settings.environment}-{account_id}-{settings.aws_region}"
+    return configured or f"{settings.name_prefix}-lb-logs-{settings.instance_name}-{account_id}-{settings.aws_region}"

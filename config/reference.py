@@ -29,7 +29,6 @@ _REQUIRED_EXAMPLE = {
     },
     "cluster": {"mode": "existing", "name": "example"},
     "database": {"alarms": {"snsTopicArn": "arn:aws:sns:eu-west-1:111122223333:alerts"}},
-    "airflow": {"metrics": {"prometheusNamespace": "monitoring"}},
     "frontDoor": {
         "clientCidrs": ["10.0.0.0/16"],
         "certificateArn": "arn:aws:acm:eu-west-1:111122223333:certificate/3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e0f",
@@ -38,7 +37,6 @@ _REQUIRED_EXAMPLE = {
 _REQUIRED_KEYS = {"network.vpcId", "network.privateSubnetIds", "cluster.mode", "cluster.name"}
 _SHOWN_AS_EXAMPLE = {
     "database.alarms.snsTopicArn",
-    "airflow.metrics.prometheusNamespace",
     "frontDoor.clientCidrs",
     "frontDoor.certificateArn",
 }
@@ -55,8 +53,7 @@ _SHOWN_AS_EXAMPLE_UNDER = ("airflow.auth.breakGlassAdmin.", "dr.region", "dr.kms
 def _example(environment: str) -> dict[str, Any]:
     if environment != "prod":
         return _REQUIRED_EXAMPLE
-    airflow = {**_REQUIRED_EXAMPLE["airflow"], "auth": _PROD_LOGIN_EXAMPLE}
-    return {**_REQUIRED_EXAMPLE, "airflow": airflow, "dr": _PROD_DR_EXAMPLE}
+    return {**_REQUIRED_EXAMPLE, "airflow": {"auth": _PROD_LOGIN_EXAMPLE}, "dr": _PROD_DR_EXAMPLE}
 
 
 @dataclass(frozen=True)

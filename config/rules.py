@@ -26,6 +26,7 @@ from config.naming import (
     bucket_name,
     dr_bucket_name,
     lb_log_bucket_name,
+    stack_prefix,
 )
 from config.operations_rules import dr_problems
 from config.settings import GIT_HTTPS_TOKEN, GIT_SSH_PRIVATE_KEY, Settings
@@ -114,37 +115,52 @@ def _derived(key: str, given: str, what: str, name: str, problem: str | None) ->
     return [Problem(key, f"gives {what} {name!r} ({len(name)} characters), which {problem}", given)]
 
 
+def _owner(s: Settings, name: str, problem_of: Callable[[str], str | None]) -> tuple[str, str]:
+    """The key a derived name's problem is reported under: instanceName when the profile's name would fit."""
+    if s.instance_name != s.environment:
+        as_profile = name.replace(f"-{s.instance_name}", f"-{s.environment}", 1)
+        if problem_of(as_profile) is None:
+            return "instanceName", s.instance_name
+    return "namePrefix", s.name_prefix
+
+
+def _prefixed(s: Settings, what: str, name: str, problem_of: Callable[[str], str | None]) -> list[Problem]:
+    """A name that starts `<namePrefix>-<instanceName>`, checked."""
+    return _derived(*_owner(s, name, problem_of), what, name, problem_of(name))
+
+
+def _default_bucket(s: Settings, name: str, configured: str | None, key: str) -> list[Problem]:
+    """A bucket name: the default one reported under the key that makes it too long, a configured one as given."""
+    problem = bucket_name_problem(name)
+    if problem and configured is None:
+        owner, given = _owner(s, name, bucket_name_problem)
+        return [
+            Problem(
+                owner,
+                f"gives default bucket name {name!r} ({len(name)} characters with the 12-digit account id): "
+                f"{problem}; shorten {owner} or set {key}",
+                given,
+            )
+        ]
+    return [Problem(key, problem, name)] if problem else []
+
+
 def _aws_names(s: Settings) -> list[Problem]:
     """Every AWS name the program derives, checked against its service's rules."""
     names = aws_names(s)
-    prefix = ("namePrefix", s.name_prefix)
-    problems = _derived(
-        *prefix, "RDS identifier", names.db_identifier, _rds_identifier_problem(names.db_identifier, 63)
-    )
+    problems = _prefixed(s, "RDS identifier", names.db_identifier, lambda n: _rds_identifier_problem(n, 63))
     if not problems:  # the final snapshot shares the identifier's characters
         snapshot = names.db_final_snapshot
-        problems += _derived(*prefix, "final snapshot", snapshot, _rds_identifier_problem(snapshot, 255))
+        problems += _prefixed(s, "final snapshot", snapshot, lambda n: _rds_identifier_problem(n, 255))
     for role in (names.db_monitoring_role, *names.irsa_roles.values()):
-        problems += _derived(*prefix, "IAM role name", role, _iam_name_problem(role))
+        problems += _prefixed(s, "IAM role name", role, _iam_name_problem)
     if names.node_role:
         problems += _derived(
             "cluster.name", s.cluster.name, "node IAM role", names.node_role, _iam_name_problem(names.node_role)
         )
     for kind, field in (("dags", "dagBucketName"), ("logs", "logBucketName")):
-        name = bucket_name(s, kind, ACCOUNT_ID_STAND_IN)
-        problem = bucket_name_problem(name)
         configured = s.buckets.dag_bucket_name if kind == "dags" else s.buckets.log_bucket_name
-        if problem and configured is None:
-            problems.append(
-                Problem(
-                    "namePrefix",
-                    f"gives default bucket name {name!r} ({len(name)} characters with the 12-digit account id): "
-                    f"{problem}; shorten namePrefix or set buckets.{field}",
-                    s.name_prefix,
-                )
-            )
-        elif problem:
-            problems.append(Problem(f"buckets.{field}", problem, name))
+        problems += _default_bucket(s, bucket_name(s, kind, ACCOUNT_ID_STAND_IN), configured, f"buckets.{field}")
     if bucket_name(s, "dags", ACCOUNT_ID_STAND_IN) == bucket_name(s, "logs", ACCOUNT_ID_STAND_IN):
         problems.append(
             Problem("buckets.logBucketName", "must differ from the DAG bucket name", s.buckets.log_bucket_name)
@@ -173,27 +189,14 @@ def _elb_name_problem(name: str) -> str | None:
 
 def _front_door_names(s: Settings, names: AwsNames) -> list[Problem]:
     """The load balancer, its access-log bucket and the controller's role."""
-    problems = _derived(
-        "namePrefix", s.name_prefix, "load balancer name", names.load_balancer, _elb_name_problem(names.load_balancer)
-    )
+    problems = _prefixed(s, "load balancer name", names.load_balancer, _elb_name_problem)
     if names.lb_controller_role:
         role = names.lb_controller_role
         problems += _derived("cluster.name", s.cluster.name, "controller IAM role", role, _iam_name_problem(role))
     logs = s.front_door.access_logs
     if logs.enabled:
         name = lb_log_bucket_name(s, ACCOUNT_ID_STAND_IN)
-        problem = bucket_name_problem(name)
-        if problem and logs.bucket_name is None:
-            problems.append(
-                Problem(
-                    "namePrefix",
-                    f"gives default bucket name {name!r} ({len(name)} characters with the 12-digit account id): "
-                    f"{problem}; shorten namePrefix or set frontDoor.accessLogs.bucketName",
-                    s.name_prefix,
-                )
-            )
-        elif problem:
-            problems.append(Problem("frontDoor.accessLogs.bucketName", problem, name))
+        problems += _default_bucket(s, name, logs.bucket_name, "frontDoor.accessLogs.bucketName")
     return problems
 
 
@@ -327,11 +330,13 @@ def _airflow_prod(s: Settings) -> list[Problem]:
 def _airflow_access(s: Settings) -> list[Problem]:
     airflow = s.airflow
     problems = []
-    if airflow.network_policies and not airflow.metrics.prometheus_namespace:
+    metrics = airflow.metrics
+    if airflow.network_policies and metrics.service_monitor and not metrics.prometheus_namespace:
         problems.append(
             Problem(
                 "airflow.metrics.prometheusNamespace",
-                "required when networkPolicies is true, or Prometheus cannot scrape statsd and PgBouncer",
+                "required with metrics.serviceMonitor true while networkPolicies is true, or the network policies "
+                "keep Prometheus from scraping statsd and PgBouncer",
             )
         )
     hpa = airflow.api_server.hpa
@@ -527,8 +532,8 @@ def _identity(s: Settings) -> list[Problem]:
         *identity_rules.auth_problems(s.environment, airflow.auth, airflow.admin_user.create),
         *identity_rules.sso_transport_problems(airflow.auth, s.front_door.tls),
         *identity_rules.image_problems(airflow.image.tag_suffix),
-        *identity_rules.secrets_backend_problems(s.environment, s.aws_region, airflow.secrets_backend),
-        *identity_rules.publisher_problems(s.dags.source, s.dags.publishers, f"{s.name_prefix}-{s.environment}"),
+        *identity_rules.secrets_backend_problems(s.instance_name, s.aws_region, airflow.secrets_backend),
+        *identity_rules.publisher_problems(s.dags.source, s.dags.publishers, stack_prefix(s)),
     ]
 
 

@@ -22,7 +22,7 @@ from config.models import (
     ProtectionConfig,
 )
 from config.operations import ComponentLogsConfig, DisasterRecoveryConfig
-from config.types import AwsRegion, NamePrefix, TagKey, TagValue
+from config.types import AwsRegion, InstanceName, NamePrefix, TagKey, TagValue
 
 PROJECT = "airflow-platform"
 # Keys that hold credentials. They are read only as Pulumi secrets and must be set with
@@ -38,6 +38,10 @@ class Settings(Model):
     aws_region: AwsRegion = Field(description="AWS region such as eu-west-1")
     environment: Environment = Field(description="profile: dev, uat or prod; default: the stack name")
     name_prefix: NamePrefix = Field(default="etl-airflow", description="prefix of bucket, role and DB names")
+    instance_name: InstanceName = Field(
+        description="this stack in physical names (<namePrefix>-<instanceName>-…, namespace airflow-<instanceName>), "
+        "so two stacks of one profile never collide; default: the stack name"
+    )
     tags: dict[TagKey, TagValue] = Field(
         default={}, max_length=40, description="extra tags on every AWS resource (at most 40; not aws:*)"
     )
@@ -59,7 +63,7 @@ class Settings(Model):
     @property
     def namespace(self) -> str:
         """Kubernetes namespace of the Airflow release."""
-        return self.airflow.namespace or f"airflow-{self.environment}"
+        return self.airflow.namespace or f"airflow-{self.instance_name}"
 
     @cached_property
     def shape(self) -> AirflowShape:

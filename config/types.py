@@ -407,6 +407,16 @@ NamePrefix = Annotated[
         )
     ),
 ]
+InstanceName = Annotated[
+    str,
+    AfterValidator(
+        _matcher(
+            r"[a-z]([a-z0-9-]{0,28}[a-z0-9])?",
+            "expected 1-30 characters of a-z, 0-9 and '-', starting with a letter and ending with a letter or digit "
+            "(used in bucket, role and DB names and the namespace)",
+        )
+    ),
+]
 SemVer = Annotated[
     str, AfterValidator(_matcher(r"\d+\.\d+\.\d+", "expected a version such as 3.1.7 (major.minor.patch)"))
 ]

@@ -17,7 +17,7 @@ def run_stack(stack: str, overrides: dict[str, Any] | None = None, directory: Pa
     """
     config = read_stack_config(directory, stack, overrides)
     with offline_engine(
-        stack, config.values, config.secret_keys, config.fake_clusters(), config.region, config.project
+        stack, config.values, config.secret_keys, config.fake_clusters(), config.region, config.project, directory
     ) as inventory:
         return run_program(inventory)
 

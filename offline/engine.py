@@ -153,11 +153,13 @@ def offline_engine(
     clusters: list[FakeCluster],
     region: str,
     project: str = "airflow-platform",
+    directory: Path = REPO,
 ) -> Iterator[Inventory]:
     """Install the mock engine and the stack's config the way the Pulumi language host does.
 
     Config goes through PULUMI_CONFIG / PULUMI_CONFIG_SECRET_KEYS, the same channel a real
-    `pulumi up` uses; both are restored on exit.
+    `pulumi up` uses; both are restored on exit. `directory` is the project root the program
+    sees (where its stack files are).
     """
     inventory = Inventory(region=region)
     saved = {k: os.environ.get(k) for k in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
@@ -174,6 +176,7 @@ def offline_engine(
     pulumi.runtime.set_mocks(
         cloud, project=project, stack=stack, preview=False, monitor=RecordingMonitor(cloud, inventory)
     )
+    settings.SETTINGS.root_directory = str(directory)
     try:
         yield inventory
     finally:

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from offline.engine import Inventory
+from offline.physical_names import is_headline, physical_names
 from offline.plan_items import MASK, SECTIONS, PlanItem, build_plan, mask
 from offline.remote_components import PULUMI_EKS_VERSION
 from offline.units import human
@@ -170,6 +171,17 @@ def _helm_values_lines(inventory: Inventory) -> list[str]:
     return lines
 
 
+def _names_lines(inventory: Inventory) -> list[str]:
+    """The names a second stack must not share (every Kubernetes object is inside the namespace listed)."""
+    names = [name for name in physical_names(inventory) if is_headline(name)]
+    if not names:
+        return []
+    width = max(len(name.kind) for name in names)
+    lines = ["## Physical names (no other stack may claim them; a config rule compares the stack files here)", ""]
+    lines += [f"  {name.kind:<{width}}  {name.name}  (unique in {name.scope})" for name in names]
+    return [*lines, ""]
+
+
 def render_text(stack: str, inventory: Inventory, values: bool = False) -> str:
     """Human-readable plan: AWS, Kubernetes, state-only resources, outputs, then (optionally) the Helm values."""
     plan = build_plan(inventory)
@@ -183,6 +195,7 @@ def render_text(stack: str, inventory: Inventory, values: bool = False) -> str:
         items = [item for item in plan.items if item.section == heading]
         if items:
             lines.extend(_section_lines(heading, items, values))
+    lines.extend(_names_lines(inventory))
     lines.append("== stack outputs")
     for name in sorted(inventory.outputs):
         if name in inventory.secret_outputs:

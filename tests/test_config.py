@@ -106,13 +106,39 @@ def test_stack_values_override_profile_defaults() -> None:
 # -- environment key ---------------------------------------------------------------------
 
 
-def test_environment_key_overrides_the_stack_name() -> None:
+def test_environment_key_picks_the_profile_and_names_still_come_from_the_stack() -> None:
     settings = make_settings("sandbox", environment="uat", airflow=dict(AIRFLOW_ACCESS))
     assert settings.environment == "uat"
     assert settings.protection.mode == "retainOnDelete"
-    assert settings.namespace == "airflow-uat"
-    assert aws_names(settings).db_identifier == "etl-airflow-uat-metadata"
-    assert bucket_name(settings, "dags", "123456789012") == "etl-airflow-dags-uat-123456789012-eu-west-1"
+    assert settings.namespace == "airflow-sandbox"
+    assert aws_names(settings).db_identifier == "etl-airflow-sandbox-metadata"
+    assert bucket_name(settings, "dags", "123456789012") == "etl-airflow-dags-sandbox-123456789012-eu-west-1"
+    assert settings.airflow.secrets_backend.prefixes(settings.instance_name)[0] == "airflow/sandbox/connections"
+
+
+def test_instance_name_key_overrides_the_stack_name_in_physical_names() -> None:
+    settings = make_settings("Alice_Dev", environment="dev", instanceName="alice")
+    assert (settings.instance_name, settings.namespace) == ("alice", "airflow-alice")
+    assert aws_names(settings).load_balancer == "etl-airflow-alice"
+
+
+def test_a_stack_name_unusable_in_aws_names_asks_for_an_instance_name() -> None:
+    with pytest.raises(ConfigError) as caught:
+        make_settings("Alice_Dev", environment="dev")
+    [line] = [str(p) for p in caught.value.problems]
+    assert line.startswith('airflow-platform:instanceName: given "Alice_Dev"; expected 1-30 characters of a-z')
+    assert line.endswith("(defaulted from stack name 'Alice_Dev'; set airflow-platform:instanceName to choose another)")
+
+
+def test_a_long_stack_name_is_blamed_for_the_names_it_makes_too_long() -> None:
+    with pytest.raises(ConfigError) as caught:
+        make_settings("alice-feature-branch-x", environment="dev")
+    lines = [str(p) for p in caught.value.problems]
+    assert lines == [
+        'airflow-platform:instanceName: given "alice-feature-branch-x"; gives load balancer name '
+        "'etl-airflow-alice-feature-branch-x' (34 characters), which Elastic Load Balancing allows 32 characters "
+        "(defaulted from stack name 'alice-feature-branch-x'; set airflow-platform:instanceName to choose another)"
+    ]
 
 
 def test_environment_key_overrides_a_real_stack_file() -> None:

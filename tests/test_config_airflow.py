@@ -7,7 +7,7 @@ import pytest
 from capacity.connections import connection_budget, effective_max_connections
 from config import ConfigError
 from config.rules import airflow_pods
-from tests.support import make_settings, stack_settings
+from tests.support import PROD_LOGIN, make_settings, stack_settings
 from tests.values_support import GIT_HTTPS, GIT_SSH, P, airflow_override
 
 
@@ -159,6 +159,8 @@ def test_pgbouncer_server_pool_must_serve_every_schedulers_parallelism():
     assert "+ 512 running tasks / 4 = 183" in line  # [core] parallelism 256 holds per scheduler, 2 of them
 
 
-def test_network_policies_need_the_prometheus_namespace_for_metrics():
+def test_network_policies_need_the_prometheus_namespace_only_when_metrics_are_scraped():
     message = problems("uat", airflow_override("uat", metrics={"serviceMonitor": True}))
-    assert f"{P}airflow.metrics.prometheusNamespace: required when networkPolicies is true" in message
+    assert f"{P}airflow.metrics.prometheusNamespace: required with metrics.serviceMonitor true" in message
+    unscraped = make_settings("prod", airflow={"auth": PROD_LOGIN})  # network policies on, no Prometheus
+    assert unscraped.airflow.network_policies and unscraped.airflow.metrics.prometheus_namespace is None
