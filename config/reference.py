@@ -45,12 +45,19 @@ _SHOWN_AS_EXAMPLE = {
 # Prod needs a way in (SSO or a break-glass admin): the example gives it a break-glass admin.
 _PROD_LOGIN_EXAMPLE = {"type": "password", "breakGlassAdmin": {"email": "airflow-admins@example.com"}}
 _SHOWN_AS_EXAMPLE_UNDER = ("airflow.auth.breakGlassAdmin.",)
+# Prod requires the load balancer's own subnets (a rule); the other profiles leave them unset.
+_PROD_SUBNETS_EXAMPLE = ["subnet-0a1b2c3d4e5f60791", "subnet-0a1b2c3d4e5f60792"]
+_SHOWN_AS_EXAMPLE_IN_PROD = {"frontDoor.subnetIds"}
 
 
 def _example(environment: str) -> dict[str, Any]:
     if environment != "prod":
         return _REQUIRED_EXAMPLE
-    return {**_REQUIRED_EXAMPLE, "airflow": {**_REQUIRED_EXAMPLE["airflow"], "auth": _PROD_LOGIN_EXAMPLE}}
+    return {
+        **_REQUIRED_EXAMPLE,
+        "airflow": {**_REQUIRED_EXAMPLE["airflow"], "auth": _PROD_LOGIN_EXAMPLE},
+        "frontDoor": {**_REQUIRED_EXAMPLE["frontDoor"], "subnetIds": _PROD_SUBNETS_EXAMPLE},
+    }
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,8 @@ def reference_rows() -> list[Row]:
                     defaults[env] = "**required**"
                 elif key in _SHOWN_AS_EXAMPLE or key.startswith(_SHOWN_AS_EXAMPLE_UNDER):
                     defaults[env] = "set per stack"
+                elif env == "prod" and key in _SHOWN_AS_EXAMPLE_IN_PROD:
+                    defaults[env] = "**required**"
                 else:
                     value = _lookup(dumps[env], key)
                     defaults[env] = _show(field.default if value is PydanticUndefined else value)

@@ -473,7 +473,9 @@ def _identity(s: Settings) -> list[Problem]:
     airflow = s.airflow
     return [
         *identity_rules.auth_problems(s.environment, airflow.auth, airflow.admin_user.create),
-        *identity_rules.sso_transport_problems(airflow.auth, s.front_door.tls),
+        *identity_rules.sso_transport_problems(
+            airflow.auth, front_door_tls=s.front_door.tls, front_door_type=s.front_door.type
+        ),
         *identity_rules.image_problems(airflow.image.tag_suffix),
         *identity_rules.secrets_backend_problems(s.environment, s.aws_region, airflow.secrets_backend),
         *identity_rules.publisher_problems(s.dags.source, s.dags.publishers, f"{s.name_prefix}-{s.environment}"),
@@ -488,7 +490,12 @@ def check_identity_secrets(settings: Settings, present: frozenset[str]) -> list[
 def _front_door(s: Settings) -> list[Problem]:
     """The front door's own rules (TLS and internal in prod, certificate region, DNS pair, drain time)."""
     return front_door_problems(
-        s.front_door, s.environment, s.aws_region, termination_grace_seconds=API_TERMINATION_GRACE_SECONDS
+        s.front_door,
+        s.environment,
+        s.aws_region,
+        termination_grace_seconds=API_TERMINATION_GRACE_SECONDS,
+        workload_subnet_ids=s.network.private_subnet_ids,
+        auth_type=s.airflow.auth.type,
     )
 
 
