@@ -309,6 +309,20 @@ def _airflow_access(s: Settings) -> list[Problem]:
     return problems
 
 
+def _without_credentials(url: str) -> str | None:
+    """``url`` with the credentials of its authority masked, or None when it carries none.
+
+    `git@host:org/repo` (scp form) and `ssh://git@host/...` name only the SSH user; any other
+    user (`https://x-access-token:<token>@host/...`, or a bare token as the user) is a credential.
+    """
+    match = re.fullmatch(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@]*)@(?P<rest>.*)", url)
+    if match is None:
+        return None
+    if match["scheme"].lower() == "ssh://" and ":" not in match["userinfo"]:
+        return None
+    return f"{match['scheme']}***@{match['rest']}"
+
+
 def _dag_source(s: Settings) -> list[Problem]:
     dags = s.dags
     if dags.source != "gitSync":
@@ -319,6 +333,17 @@ def _dag_source(s: Settings) -> list[Problem]:
     if git is None:
         return [Problem("dags.gitSync", "required when dags.source is gitSync (repo, auth, ...)")]
     problems = []
+    masked = _without_credentials(git.repo)
+    if masked is not None:
+        return [
+            Problem(
+                "dags.gitSync.repo",
+                "must not carry credentials: the URL would sit in plain text in the Helm values, the plan and the "
+                "pods' environment; set the user as dags.gitSync.username and the token with "
+                f"pulumi config set --secret {GIT_HTTPS_TOKEN}",
+                masked,
+            )
+        ]
     if git.auth == "ssh":
         if not re.fullmatch(r"(ssh://[^\s]+|[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:[^\s]+)", git.repo):
             problems.append(Problem("dags.gitSync.repo", "auth ssh needs git@host:org/repo.git or ssh://...", git.repo))
