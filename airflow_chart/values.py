@@ -196,7 +196,7 @@ def _airflow_config(settings: Settings, wiring: ReleaseWiring) -> dict[str, dict
     """`config:` sections rendered into airflow.cfg (scalar values only)."""
     airflow = settings.airflow
     ui_section = "api" if settings.shape.major >= 3 else "webserver"
-    return {
+    config: dict[str, dict[str, Any]] = {
         "core": {
             "parallelism": airflow.parallelism,  # per scheduler
             # Tasks without a pool run in default_pool (128 slots unless set): size it for every
@@ -224,6 +224,11 @@ def _airflow_config(settings: Settings, wiring: ReleaseWiring) -> dict[str, dict
             "task_publish_max_retries": -1,
         },
     }
+    # Behind the load balancer: the login builds its https callback from X-Forwarded-Proto (the
+    # chart's default, kept explicitly), and with TLS the session cookie is marked Secure.
+    login = config.setdefault(settings.shape.login_config_section, {})
+    login.update(enable_proxy_fix="True", cookie_secure=str(settings.front_door.tls))
+    return config
 
 
 def _logs_connection(settings: Settings) -> dict[str, str]:
