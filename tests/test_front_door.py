@@ -95,6 +95,10 @@ def test_binding_names_the_service_and_port_the_release_exports_and_waits_for_it
     }
     assert binding.inputs["metadata"]["namespace"] == inventory.outputs["namespace"]
     assert spec["targetType"] == "ip"
+    settings = stack_settings(stack)
+    protocol = {"alb": "HTTP", "nlb": "TCP"}[settings.front_door.type]
+    assert (spec["targetGroupProtocol"], spec["ipAddressType"]) == (protocol, "ipv4")
+    assert spec["vpcID"] == settings.network.vpc_id
     # The controller gates the API pods' readiness on their target's health (rollouts keep serving).
     labels = inventory.one("kubernetes:core/v1:Namespace").inputs["metadata"]["labels"]
     assert labels[READINESS_GATE_LABEL] == "enabled"
