@@ -19,6 +19,7 @@ from components.airflow_auth import (
     OidcLogin,
     SecretKeyRef,
     auth_values,
+    create_user_command,
     create_user_job_values,
     render_oidc_webserver_config,
     render_password_webserver_config,
@@ -245,15 +246,13 @@ def _create_user_job(settings: Settings, names: SecretNames) -> dict[str, Any]:
     job: dict[str, Any] = {"enabled": admin.create, "useHelmHooks": False, "applyCustomEnv": False, **_hardened()}
     if not admin.create:
         return job
-    command = " ".join(
-        [
-            "exec airflow users create --role Admin",
-            f"--username {shlex.quote(admin.username)}",
-            f"--email {shlex.quote(admin.email)}",
-            f"--firstname {shlex.quote(admin.first_name)}",
-            f"--lastname {shlex.quote(admin.last_name)}",
-            f'--password "$(cat {ADMIN_PASSWORD_DIR}/password)"',
-        ]
+    command = create_user_command(
+        role="Admin",
+        username=admin.username,
+        email=admin.email,
+        first_name=admin.first_name,
+        last_name=admin.last_name,
+        password_file=f"{ADMIN_PASSWORD_DIR}/password",
     )
     job.update(
         defaultUser={
