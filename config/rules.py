@@ -205,6 +205,17 @@ def _cluster(s: Settings) -> list[Problem]:
         return []
     create = s.cluster.create_settings
     problems = []
+    if not create.admin_role_arns:
+        problems.append(
+            Problem(
+                "cluster.create.adminRoleArns",
+                "required with cluster.mode create: EKS makes only the principal that creates the cluster an admin, "
+                "so a later pulumi up by another one (CI's deploy role after a laptop) gets Unauthorized; list the "
+                "deploy role of CI and the roles people deploy with, except the one creating the cluster (EKS "
+                "refuses a second entry for it)",
+                [],
+            )
+        )
     if create.endpoint_public_access and not create.public_access_cidrs:
         problems.append(Problem("cluster.create.publicAccessCidrs", "required when endpointPublicAccess is true", []))
     if create.endpoint_public_access and "0.0.0.0/0" in create.public_access_cidrs:
