@@ -18,6 +18,8 @@ from pathlib import Path
 import yaml
 
 from config.errors import Problem
+from config.masking import MASK, secret_like_name
+from config.settings import SECRET_KEYS
 
 _YAML11_BOOLEANS = {word: True for word in ("y", "Y", "yes", "Yes", "YES", "on", "On", "ON")} | {
     word: False for word in ("n", "N", "no", "No", "NO", "off", "Off", "OFF")
@@ -113,12 +115,23 @@ def scalar_problems(text: str, file_name: str) -> list[Problem]:
     problems = []
     for scalar in ambiguous_scalars(text):
         key, namespace = _key(scalar.path)
+        if any(isinstance(part, str) and secret_like_name(part.split(":")[-1], SECRET_KEYS) for part in scalar.path):
+            # A credential in plain text: say where, never what.
+            problems.append(
+                Problem(
+                    key,
+                    f"unquoted value {MASK} ({file_name} line {scalar.line}) that YAML readers do not all take as "
+                    "text; write it in quotes",
+                    namespace=namespace,
+                )
+            )
+            continue
+        switch = ", or true/false for a switch" if scalar.text in _YAML11_BOOLEANS else ""
         problems.append(
             Problem(
                 key,
                 f"unquoted {scalar.text} ({file_name} line {scalar.line}) {scalar.meaning}; write it in quotes, "
-                f'"{scalar.text}", to keep the text'
-                + (", or true/false for a switch" if scalar.text in _YAML11_BOOLEANS else ""),
+                f'"{scalar.text}", to keep the text{switch}',
                 namespace=namespace,
             )
         )

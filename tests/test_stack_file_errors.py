@@ -101,6 +101,15 @@ def test_scalars_that_change_meaning_between_yaml_readers_are_refused(tmp_path: 
     ]
 
 
+def test_a_credential_spelled_as_an_ambiguous_scalar_is_located_never_echoed(tmp_path: Path) -> None:
+    shutil.copy(REPO / "Pulumi.yaml", tmp_path)
+    (tmp_path / "Pulumi.broken.yaml").write_text(HEADER + "  airflow-platform:gitHttpsToken: 0123456701\n")
+    with pytest.raises(ConfigError) as caught:
+        read_stack_config(tmp_path, "broken")
+    assert "0123456701" not in str(caught.value) and "83" not in str(caught.value)
+    assert "airflow-platform:gitHttpsToken: unquoted value [secret] (Pulumi.broken.yaml line 3)" in str(caught.value)
+
+
 def test_quoted_scalars_keep_their_text_and_yaml_12_words_keep_their_meaning(tmp_path: Path) -> None:
     shutil.copy(REPO / "Pulumi.yaml", tmp_path)
     body = (
