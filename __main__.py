@@ -35,7 +35,7 @@ account_id = aws.get_caller_identity_output().account_id
 cluster = ClusterAccess("cluster", wiring.cluster_args(settings, names))
 
 database = MetadataDatabase("metadata-db", wiring.database_args(settings, names, cluster.vpc_id))
-database.connections.allow_from(
+db_access = database.connections.allow_from(
     "from-workloads", cluster.workload_security_group_id, POSTGRES_PORT, "PostgreSQL from the EKS workloads"
 )
 
@@ -108,7 +108,7 @@ airflow = AirflowRelease(
         role_arns={workload: role.arn for workload, role in roles.items()},
         dag_bucket=buckets.dags.name,
         log_bucket=buckets.logs.name,
-        database=database.endpoint(),
+        database=database.endpoint(reachable_after=[db_access]),  # the bootstrap Job connects at once
         git_ssh_private_key=config.get_secret(GIT_SSH_PRIVATE_KEY),
         git_https_token=config.get_secret(GIT_HTTPS_TOKEN),
         oidc_client_secret=config.get_secret(OIDC_CLIENT_SECRET_KEY),

@@ -138,6 +138,15 @@ class AirflowShape:
         return Workload.API_SERVER if self.major >= 3 else Workload.WEBSERVER
 
     @cached_property
+    def login_config_section(self) -> str:
+        """airflow.cfg section of the UI login's proxy fix and session cookie.
+
+        `[fab]` on Airflow 3 (FAB provider 2.4+ reads `cookie_secure` and `enable_proxy_fix` there),
+        `[webserver]` on Airflow 2.
+        """
+        return "fab" if self.major >= 3 else "webserver"
+
+    @cached_property
     def health_path(self) -> str:
         """What the chart's own probes (and a load balancer) check on the UI/API port."""
         return "/api/v2/monitor/health" if self.major >= 3 else "/health"

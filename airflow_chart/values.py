@@ -22,6 +22,7 @@ from components.airflow_auth import (
     OidcLogin,
     SecretKeyRef,
     auth_values,
+    create_user_command,
     create_user_job_values,
     render_oidc_webserver_config,
     render_password_webserver_config,
@@ -200,7 +201,7 @@ def _airflow_config(settings: Settings, wiring: ReleaseWiring) -> dict[str, dict
     airflow = settings.airflow
     ui_section = "api" if settings.shape.major >= 3 else "webserver"
     execution_api = settings.shape.execution_api_url
-    return {
+    config: dict[str, dict[str, Any]] = {
         "core": {
             # The chart's default names the API Service without its namespace: task pods live in another one.
             **({"execution_api_server_url": execution_api} if execution_api else {}),
@@ -237,6 +238,11 @@ def _airflow_config(settings: Settings, wiring: ReleaseWiring) -> dict[str, dict
             "task_publish_max_retries": -1,
         },
     }
+    # Behind the load balancer: the login builds its https callback from X-Forwarded-Proto (the
+    # chart's default, kept explicitly), and with TLS the session cookie is marked Secure.
+    login = config.setdefault(settings.shape.login_config_section, {})
+    login.update(enable_proxy_fix="True", cookie_secure=str(settings.front_door.tls))
+    return config
 
 
 def _logs_connection(settings: Settings) -> dict[str, str]:
@@ -253,15 +259,13 @@ def _create_user_job(settings: Settings, names: SecretNames) -> dict[str, Any]:
     job: dict[str, Any] = {"enabled": admin.create, "useHelmHooks": False, "applyCustomEnv": False, **_hardened()}
     if not admin.create:
         return job
-    command = " ".join(
-        [
-            "exec airflow users create --role Admin",
-            f"--username {shlex.quote(admin.username)}",
-            f"--email {shlex.quote(admin.email)}",
-            f"--firstname {shlex.quote(admin.first_name)}",
-            f"--lastname {shlex.quote(admin.last_name)}",
-            f'--password "$(cat {ADMIN_PASSWORD_DIR}/password)"',
-        ]
+    command = create_user_command(
+        role="Admin",
+        username=admin.username,
+        email=admin.email,
+        first_name=admin.first_name,
+        last_name=admin.last_name,
+        password_file=f"{ADMIN_PASSWORD_DIR}/password",
     )
     job.update(
         defaultUser={

@@ -311,20 +311,42 @@ class BreakGlassAdmin:
     def create_user_command(self) -> str:
         """Shell command of the job; the password comes from the mounted file, never from the values or the plan.
 
-        The shell expands it into the `airflow` process's arguments inside the short-lived job
-        container only. `airflow users create` leaves an existing user as it is, so a replaced
-        password takes `airflow users reset-password` (README, "First login").
+        `airflow users create` leaves an existing user as it is, so a replaced password takes
+        `airflow users reset-password` (README, "First login").
         """
-        return " ".join(
-            [
-                f"exec airflow users create --role {self.role}",
-                f"--username {shlex.quote(self.username)}",
-                f"--email {shlex.quote(self.email)}",
-                f"--firstname {shlex.quote(self.first_name)}",
-                f"--lastname {shlex.quote(self.last_name)}",
-                f'--password "$(cat {self.password_dir}/{self.password_key})"',
-            ]
+        return create_user_command(
+            role=self.role,
+            username=self.username,
+            email=self.email,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            password_file=f"{self.password_dir}/{self.password_key}",
         )
+
+
+def create_user_command(
+    *, role: str, username: str, email: str, first_name: str, last_name: str, password_file: str
+) -> str:
+    """`bash -c` text creating one FAB user whose password is read from ``password_file``.
+
+    The password never appears on a command line (`/proc/<pid>/cmdline`) or in an environment:
+    bash reads the file with `$(<file)` (no child process), the `printf` builtin writes it twice to
+    the pipe, and `airflow users create` without `--password` asks for it and its confirmation
+    with getpass, which reads standard input when the pod has no terminal.
+    """
+    options = " ".join(
+        [
+            f"--role {shlex.quote(role)}",
+            f"--username {shlex.quote(username)}",
+            f"--email {shlex.quote(email)}",
+            f"--firstname {shlex.quote(first_name)}",
+            f"--lastname {shlex.quote(last_name)}",
+        ]
+    )
+    return (
+        f'password="$(<{shlex.quote(password_file)})"; '
+        f'printf \'%s\\n%s\\n\' "$password" "$password" | exec airflow users create {options}'
+    )
 
 
 def create_user_job_values(admin: BreakGlassAdmin, password_secret_name: str) -> dict[str, Any]:

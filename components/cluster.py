@@ -20,6 +20,11 @@ from components.common import issuer_host, partition, service_role, tagged
 from components.connections import Connections
 
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly")
+# metrics-server serves the resource metrics API that HorizontalPodAutoscalers read (pod CPU); EKS
+# does not install it. The Kubernetes SIG's own chart, pinned (chart 3.13.0 = metrics-server 0.8.0).
+METRICS_SERVER_CHART = "metrics-server"
+METRICS_SERVER_REPOSITORY = "https://kubernetes-sigs.github.io/metrics-server/"
+METRICS_SERVER_CHART_VERSION = "3.13.0"
 
 
 def cluster_admin_policy_arn(region: str) -> str:
@@ -58,7 +63,10 @@ class NewClusterSpec:
     public_access_cidrs: Sequence[str] = ()
     """CIDRs allowed to a public endpoint. Default: none."""
     admin_role_arns: Sequence[str] = ()
-    """IAM roles granted cluster-admin through access entries. Default: none (the creator is admin)."""
+    """IAM roles granted cluster-admin through access entries, besides the creator (EKS makes it admin
+    itself; listing it too is refused as a duplicate entry). Default: none."""
+    metrics_server_chart_version: str | None = METRICS_SERVER_CHART_VERSION
+    """metrics-server chart installed in kube-system (HPAs need it); None: none. Default: `METRICS_SERVER_CHART_VERSION`."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +159,10 @@ class ClusterAccess(pulumi.ComponentResource):
             kubeconfig=kubeconfig,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self._node_group] if self._node_group else []),
         )
+        # A cluster this component creates gets metrics-server; an existing one must already run it.
+        self.metrics_server: k8s.helm.v3.Release | None = None
+        if args.create is not None and args.create.metrics_server_chart_version:
+            self.metrics_server = self._metrics_server(name, args.create.metrics_server_chart_version)
         # Pods and nodes: other components admit them (`database.connections.allow_from(...)`), and
         # a load balancer is admitted to them with `cluster.workloads.allow_from(...)`.
         self.workloads = Connections(self, f"{name}-workloads", self.workload_security_group_id, tags=args.tags)
@@ -162,6 +174,24 @@ class ClusterAccess(pulumi.ComponentResource):
                 "workloadSecurityGroupId": self.workload_security_group_id,
                 "vpcId": self.vpc_id,
             }
+        )
+
+    def _metrics_server(self, name: str, version: str) -> k8s.helm.v3.Release:
+        return k8s.helm.v3.Release(
+            f"{name}-metrics-server",
+            k8s.helm.v3.ReleaseArgs(
+                name=METRICS_SERVER_CHART,
+                chart=METRICS_SERVER_CHART,
+                version=version,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=METRICS_SERVER_REPOSITORY),
+                namespace="kube-system",
+                create_namespace=False,
+                atomic=True,
+                cleanup_on_fail=True,
+                timeout=600,
+                max_history=5,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
         )
 
     def _existing(self, args: ClusterAccessArgs) -> pulumi.Output[str]:

@@ -132,8 +132,8 @@ class DagPublishersArgs:
     """Key prefix of the DAGs in the bucket (each publisher's folder lies under it), e.g. `dags`."""
     publishers: Sequence[Publisher]
     """The publishers; keys, role names and folders must be distinct, folders not nested."""
-    oidc_provider: Literal["create", "existing"] = "create"
-    """Create GitHub's IAM OIDC provider, or look up the account's existing one. Default: create."""
+    oidc_provider: Literal["create", "existing"] = "existing"
+    """Look up the account's GitHub IAM OIDC provider, or create it (IAM holds one per URL). Default: existing."""
     kms_key_arn: str | None = None
     """Customer KMS key of the DAG bucket. Default: none (SSE-S3, no KMS grant)."""
     role_permissions_boundary_arn: str | None = None

@@ -230,10 +230,18 @@ class MetadataDatabase(pulumi.ComponentResource):
         self._alarms(name, args)
         self.register_outputs({"address": self.address, "port": self.port, "arn": self.instance.arn})
 
-    def endpoint(self) -> DatabaseEndpoint:
-        """Address, port, database, user and (secret) password, for the Airflow release."""
+    def endpoint(self, reachable_after: Sequence[pulumi.Resource] = ()) -> DatabaseEndpoint:
+        """Address, port, database, user and (secret) password, for the Airflow release.
+
+        ``reachable_after``: the rules that admit the client (from `connections.allow_from`). The
+        address carries them as dependencies, so whatever connects with it (the DB bootstrap Job,
+        the chart's pods) is created only once the security group lets it in.
+        """
+        address: pulumi.Input[str] = self.address
+        if reachable_after:
+            address = pulumi.Output.all(self.address, *(rule.urn for rule in reachable_after)).apply(lambda v: v[0])
         return DatabaseEndpoint(
-            address=self.address,
+            address=address,
             port=self.port,
             name=self.config.db_name,
             username=self.config.master_username,

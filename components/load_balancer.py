@@ -45,9 +45,12 @@ TGB_API_VERSION = "elbv2.k8s.aws/v1beta1"
 # Namespaces with this label get the controller's pod readiness gate on pods behind a binding: a new
 # pod turns Ready only once its target is healthy, so a rollout never empties the target group.
 READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
-# A TargetGroupBinding's targetGroupARN and targetType cannot change: the controller's webhook
-# refuses the patch, so Pulumi replaces the binding (deleting it first: the name is fixed).
-TGB_IMMUTABLE_FIELDS = ["spec.targetGroupARN", "spec.targetType"]
+# A TargetGroupBinding's targetGroupARN, targetType, ipAddressType and vpcID cannot change: the
+# controller's webhook refuses the patch, so Pulumi replaces the binding (deleting it first: the
+# name is fixed).
+TGB_IMMUTABLE_FIELDS = ["spec.targetGroupARN", "spec.targetType", "spec.ipAddressType", "spec.vpcID"]
+# The target group's address family: IPv4 pod addresses, also behind a dualstack load balancer.
+TARGET_IP_ADDRESS_TYPE = "ipv4"
 
 _LB_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?")
 
@@ -287,8 +290,9 @@ class WebLoadBalancer(pulumi.ComponentResource):
         self.target_group = aws.lb.TargetGroup(
             f"{name}-tg",
             port=args.target_port,
-            protocol="HTTP" if args.type == "alb" else "TCP",
+            protocol=target_group_protocol(args.type),
             target_type="ip",
+            ip_address_type=TARGET_IP_ADDRESS_TYPE,
             vpc_id=args.vpc_id,
             deregistration_delay=args.deregistration_delay_seconds,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
@@ -391,6 +395,9 @@ class WebLoadBalancer(pulumi.ComponentResource):
         """Register the Service's ready pod IPs in the target group (a TargetGroupBinding in ``namespace``).
 
         Pass the Kubernetes provider and `depends_on=[controller.ready..., the release]` in ``opts``.
+        The spec states the target group's type, protocol, address type and VPC itself: left out, the
+        controller's webhook fills them in from AWS, and a later update that drops them (every
+        update from this program would) is refused as a change of immutable fields.
         """
         return k8s.apiextensions.CustomResource(
             f"{self._name}-binding",
@@ -403,6 +410,9 @@ class WebLoadBalancer(pulumi.ComponentResource):
                 "serviceRef": {"name": service_name, "port": service_port},
                 "targetGroupARN": self.target_group.arn,
                 "targetType": "ip",
+                "targetGroupProtocol": target_group_protocol(self._args.type),
+                "ipAddressType": TARGET_IP_ADDRESS_TYPE,
+                "vpcID": self._args.vpc_id,
             },
             opts=pulumi.ResourceOptions.merge(
                 pulumi.ResourceOptions(
@@ -547,6 +557,11 @@ class WebLoadBalancer(pulumi.ComponentResource):
                 aliases=[target],
                 opts=pulumi.ResourceOptions(parent=self),
             )
+
+
+def target_group_protocol(lb_type: Literal["nlb", "alb"]) -> str:
+    """The target group's protocol: HTTP behind an ALB, TCP behind an NLB (TLS ends at the load balancer)."""
+    return "HTTP" if lb_type == "alb" else "TCP"
 
 
 def service_url(host: str, tls: bool, port: int) -> str:

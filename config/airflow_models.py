@@ -213,6 +213,8 @@ class DagsConfig(Model):
         default=[], max_length=50, description="GitHub repositories allowed to publish one DAG folder each (source s3)"
     )
     github_oidc_provider: GithubOidcProvider = Field(
-        default="create",
-        description="GitHub's IAM OIDC provider for publishers: create, or existing (the account already has one)",
+        default="existing",
+        description="GitHub's IAM OIDC provider for publishers: existing (made once per account with the CI "
+        'set-up, README "PR checks and promotion"), or create (an account where nothing else made it; IAM '
+        "refuses a second one for the URL)",
     )

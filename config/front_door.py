@@ -93,7 +93,7 @@ class FrontDoorConfig(Model):
         min_length=2,
         description="subnets of the load balancer, in at least two AZs; default network.privateSubnetIds. "
         "Subnets of its own let the API server's network policy admit only the load balancer (a shared "
-        "subnet's block also admits every pod and node in it)",
+        "subnet's block also admits every pod and node in it); prod requires them, none of network.privateSubnetIds",
     )
     ip_address_type: Literal["ipv4", "dualstack"] = Field(
         default="ipv4", description="ipv4, or dualstack for IPv6 clients (the subnets need IPv6 blocks)"

@@ -7,6 +7,7 @@ so it can be registered next to the rules in config/rules.py without importing S
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 
 from config.errors import Problem
 from config.front_door import FrontDoorConfig
@@ -98,7 +99,34 @@ def _listener_choices(fd: FrontDoorConfig, key: str, termination_grace_seconds: 
     return problems
 
 
-def _prod(fd: FrontDoorConfig, key: str) -> list[Problem]:
+def _exposure(fd: FrontDoorConfig, key: str, auth_type: str) -> list[Problem]:
+    """What an internet-facing load balancer must not carry: clear text, or password login open to everyone."""
+    if not fd.internet_facing:
+        return []
+    problems = []
+    if not fd.tls:
+        problems.append(
+            Problem(
+                f"{key}.certificateArn",
+                "required with internetFacing true: without TLS, passwords, session cookies and API tokens cross "
+                "the internet in clear; give an ACM certificate ARN of the stack's region",
+            )
+        )
+    everything = world_open(fd.client_cidrs)
+    if everything and auth_type == "password":
+        problems.append(
+            Problem(
+                f"{key}.clientCidrs",
+                f"an internet-facing front door open to the whole internet ({everything}) offers Airflow's "
+                "password login to everyone; list the client ranges, such as 203.0.113.0/24, or use "
+                "airflow.auth.type oidc",
+                list(fd.client_cidrs),
+            )
+        )
+    return problems
+
+
+def _prod(fd: FrontDoorConfig, key: str, workload_subnet_ids: Sequence[str]) -> list[Problem]:
     problems = []
     if not fd.tls:
         problems.append(
@@ -124,7 +152,34 @@ def _prod(fd: FrontDoorConfig, key: str) -> list[Problem]:
         problems.append(Problem(f"{key}.accessLogs.enabled", "prod requires true", False))
     if not fd.deletion_protection:
         problems.append(Problem(f"{key}.deletionProtection", "prod requires true", False))
-    return problems
+    return problems + _own_subnets(fd, key, workload_subnet_ids)
+
+
+def _own_subnets(fd: FrontDoorConfig, key: str, workload_subnet_ids: Sequence[str]) -> list[Problem]:
+    """Prod's API server admits the load balancer by its subnets' CIDRs: those must hold nothing else."""
+    why = (
+        "the API server's network policy admits the load balancer by the CIDRs of its subnets, and with the "
+        "VPC CNI every pod and node in a shared subnet has an address there"
+    )
+    if fd.subnet_ids is None:
+        return [
+            Problem(
+                f"{key}.subnetIds",
+                "prod requires subnets of the load balancer's own (two or more AZs, none of "
+                f"network.privateSubnetIds or the cluster's node and pod subnets): {why}",
+            )
+        ]
+    shared = sorted(set(fd.subnet_ids) & set(workload_subnet_ids))
+    if shared:
+        return [
+            Problem(
+                f"{key}.subnetIds",
+                f"prod requires subnets disjoint from network.privateSubnetIds, which also has {', '.join(shared)}: "
+                f"{why}",
+                list(fd.subnet_ids),
+            )
+        ]
+    return []
 
 
 def front_door_problems(
@@ -133,14 +188,22 @@ def front_door_problems(
     region: str,
     *,
     termination_grace_seconds: int = API_TERMINATION_GRACE_SECONDS,
+    workload_subnet_ids: Sequence[str] = (),
+    auth_type: str = "password",
     key: str = "frontDoor",
 ) -> list[Problem]:
-    """Every problem of the front-door section for one stack, in a stable order."""
+    """Every problem of the front-door section for one stack, in a stable order.
+
+    ``workload_subnet_ids``: the subnets of the stack's pods and nodes (`network.privateSubnetIds`);
+    ``auth_type``: how people log in to the UI behind it (`airflow.auth.type`).
+    """
     problems = [
         *_certificate(front_door, region, key),
         *_dns(front_door, key),
         *_listener_choices(front_door, key, termination_grace_seconds),
     ]
-    if environment == "prod":
-        problems += _prod(front_door, key)
+    if environment == "prod":  # prod refuses an internet-facing front door outright
+        problems += _prod(front_door, key, workload_subnet_ids)
+    else:
+        problems += _exposure(front_door, key, auth_type)
     return problems

@@ -88,17 +88,34 @@ def auth_problems(environment: str, auth: AuthConfig, admin_user_create: bool = 
     return problems
 
 
-def sso_transport_problems(auth: AuthConfig, front_door_tls: bool) -> list[Problem]:
-    """OIDC login needs the UI behind TLS: the login code and the session cookie must not travel in clear."""
-    if auth.type == "oidc" and not front_door_tls:
-        return [
+def sso_transport_problems(auth: AuthConfig, *, front_door_tls: bool, front_door_type: str) -> list[Problem]:
+    """OIDC login needs the UI behind an ALB with TLS.
+
+    The login code and the session cookie must not travel in clear; and FAB builds the callback
+    it sends the identity provider from X-Forwarded-Proto (`[fab] enable_proxy_fix`), which only an
+    ALB adds: behind an NLB the callback is http://..., which no https registration matches.
+    """
+    if auth.type != "oidc":
+        return []
+    problems = []
+    if front_door_type != "alb":
+        problems.append(
+            Problem(
+                "frontDoor.type",
+                "must be alb with airflow.auth.type oidc: an NLB adds no X-Forwarded-Proto, so the login would "
+                "send the identity provider an http:// redirect URI that does not match the registered https one",
+                front_door_type,
+            )
+        )
+    if not front_door_tls:
+        problems.append(
             Problem(
                 "frontDoor.certificateArn",
                 "required with airflow.auth.type oidc: identity providers send the login code to an https "
                 "redirect URI, and the session cookie must not travel in clear",
             )
-        ]
-    return []
+        )
+    return problems
 
 
 def image_problems(tag_suffix: str) -> list[Problem]:

@@ -20,6 +20,7 @@ from config.errors import ConfigError, Problem, problems_from_validation
 from config.profiles import ENVIRONMENTS, deep_merge, profile_defaults, stack_name_says_prod
 from config.rules import check_identity_secrets, check_rules, check_secrets
 from config.settings import PROJECT, SECRET_KEYS, Settings
+from config.yaml_scalars import stack_file_problems
 
 
 def build_settings(
@@ -188,6 +189,14 @@ def load_settings() -> Settings:
     env_secrets = set(runtime_config.get_config_secret_keys_env())
     secret = [k for k in everything if runtime_config.is_config_secret(k) or k in env_secrets]
     stack = pulumi.get_stack()
-    settings = settings_from_flat_config(everything, secret, stack)
+    # Pulumi hands over values, not their spelling: `0123` arrives as 83. The stack file next to
+    # Pulumi.yaml tells (none under the offline engine, whose reader checks the file itself).
+    ambiguous = stack_file_problems(pulumi.get_root_directory(), stack)
+    try:
+        settings = settings_from_flat_config(everything, secret, stack)
+    except ConfigError as error:
+        raise ConfigError(ambiguous + error.problems) from None
+    if ambiguous:
+        raise ConfigError(ambiguous)
     check_other_stacks(settings, everything, stack, project_directory())
     return settings

@@ -141,7 +141,9 @@ class CreateClusterConfig(Model):
     endpoint_public_access: bool = Field(default=False, description="expose the API endpoint publicly")
     public_access_cidrs: list[Ipv4Cidr] = Field(default=[], description="IPv4 CIDRs allowed to the public endpoint")
     admin_role_arns: list[IamRoleArn] = Field(
-        default=[], description="IAM roles granted cluster-admin through EKS access entries"
+        default=[],
+        description="IAM roles granted cluster-admin through EKS access entries (required): CI's deploy role and "
+        "the roles people deploy with, except the one that creates the cluster (EKS already made it admin)",
     )
     node_group: NodeGroupConfig = Field(default_factory=NodeGroupConfig, description="managed node group")
 

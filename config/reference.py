@@ -48,12 +48,20 @@ _PROD_DR_EXAMPLE = {
     "kmsKeyArn": "arn:aws:kms:eu-central-1:111122223333:key/0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
 }
 _SHOWN_AS_EXAMPLE_UNDER = ("airflow.auth.breakGlassAdmin.", "dr.region", "dr.kmsKeyArn")
+# Prod requires the load balancer's own subnets (a rule); the other profiles leave them unset.
+_PROD_SUBNETS_EXAMPLE = ["subnet-0a1b2c3d4e5f60791", "subnet-0a1b2c3d4e5f60792"]
+_SHOWN_AS_EXAMPLE_IN_PROD = {"frontDoor.subnetIds"}
 
 
 def _example(environment: str) -> dict[str, Any]:
     if environment != "prod":
         return _REQUIRED_EXAMPLE
-    return {**_REQUIRED_EXAMPLE, "airflow": {"auth": _PROD_LOGIN_EXAMPLE}, "dr": _PROD_DR_EXAMPLE}
+    return {
+        **_REQUIRED_EXAMPLE,
+        "airflow": {"auth": _PROD_LOGIN_EXAMPLE},
+        "frontDoor": {**_REQUIRED_EXAMPLE["frontDoor"], "subnetIds": _PROD_SUBNETS_EXAMPLE},
+        "dr": _PROD_DR_EXAMPLE,
+    }
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,8 @@ def reference_rows() -> list[Row]:
                     defaults[env] = "**required**"
                 elif key in _SHOWN_AS_EXAMPLE or key.startswith(_SHOWN_AS_EXAMPLE_UNDER):
                     defaults[env] = "set per stack"
+                elif env == "prod" and key in _SHOWN_AS_EXAMPLE_IN_PROD:
+                    defaults[env] = "**required**"
                 else:
                     value = _lookup(dumps[env], key)
                     defaults[env] = _show(field.default if value is PydanticUndefined else value)

@@ -245,6 +245,17 @@ def _cluster(s: Settings) -> list[Problem]:
         return []
     create = s.cluster.create_settings
     problems = []
+    if not create.admin_role_arns:
+        problems.append(
+            Problem(
+                "cluster.create.adminRoleArns",
+                "required with cluster.mode create: EKS makes only the principal that creates the cluster an admin, "
+                "so a later pulumi up by another one (CI's deploy role after a laptop) gets Unauthorized; list the "
+                "deploy role of CI and the roles people deploy with, except the one creating the cluster (EKS "
+                "refuses a second entry for it)",
+                [],
+            )
+        )
     if create.endpoint_public_access and not create.public_access_cidrs:
         problems.append(Problem("cluster.create.publicAccessCidrs", "required when endpointPublicAccess is true", []))
     if create.endpoint_public_access and "0.0.0.0/0" in create.public_access_cidrs:
@@ -366,6 +377,20 @@ def _namespaces(s: Settings) -> list[Problem]:
     ]
 
 
+def _without_credentials(url: str) -> str | None:
+    """``url`` with the credentials of its authority masked, or None when it carries none.
+
+    `git@host:org/repo` (scp form) and `ssh://git@host/...` name only the SSH user; any other
+    user (`https://x-access-token:<token>@host/...`, or a bare token as the user) is a credential.
+    """
+    match = re.fullmatch(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@]*)@(?P<rest>.*)", url)
+    if match is None:
+        return None
+    if match["scheme"].lower() == "ssh://" and ":" not in match["userinfo"]:
+        return None
+    return f"{match['scheme']}***@{match['rest']}"
+
+
 def _dag_source(s: Settings) -> list[Problem]:
     dags = s.dags
     if dags.source != "gitSync":
@@ -376,6 +401,17 @@ def _dag_source(s: Settings) -> list[Problem]:
     if git is None:
         return [Problem("dags.gitSync", "required when dags.source is gitSync (repo, auth, ...)")]
     problems = []
+    masked = _without_credentials(git.repo)
+    if masked is not None:
+        return [
+            Problem(
+                "dags.gitSync.repo",
+                "must not carry credentials: the URL would sit in plain text in the Helm values, the plan and the "
+                "pods' environment; set the user as dags.gitSync.username and the token with "
+                f"pulumi config set --secret {GIT_HTTPS_TOKEN}",
+                masked,
+            )
+        ]
     if git.auth == "ssh":
         if not re.fullmatch(r"(ssh://[^\s]+|[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:[^\s]+)", git.repo):
             problems.append(Problem("dags.gitSync.repo", "auth ssh needs git@host:org/repo.git or ssh://...", git.repo))
@@ -530,7 +566,9 @@ def _identity(s: Settings) -> list[Problem]:
     airflow = s.airflow
     return [
         *identity_rules.auth_problems(s.environment, airflow.auth, airflow.admin_user.create),
-        *identity_rules.sso_transport_problems(airflow.auth, s.front_door.tls),
+        *identity_rules.sso_transport_problems(
+            airflow.auth, front_door_tls=s.front_door.tls, front_door_type=s.front_door.type
+        ),
         *identity_rules.image_problems(airflow.image.tag_suffix),
         *identity_rules.secrets_backend_problems(s.instance_name, s.aws_region, airflow.secrets_backend),
         *identity_rules.publisher_problems(s.dags.source, s.dags.publishers, stack_prefix(s)),
@@ -545,7 +583,12 @@ def check_identity_secrets(settings: Settings, present: frozenset[str]) -> list[
 def _front_door(s: Settings) -> list[Problem]:
     """The front door's own rules (TLS and internal in prod, certificate region, DNS pair, drain time)."""
     return front_door_problems(
-        s.front_door, s.environment, s.aws_region, termination_grace_seconds=API_TERMINATION_GRACE_SECONDS
+        s.front_door,
+        s.environment,
+        s.aws_region,
+        termination_grace_seconds=API_TERMINATION_GRACE_SECONDS,
+        workload_subnet_ids=s.network.private_subnet_ids,
+        auth_type=s.airflow.auth.type,
     )
 
 

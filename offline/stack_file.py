@@ -20,6 +20,7 @@ import yaml
 from config import ConfigError
 from config.masking import scrub_text
 from config.settings import GIT_HTTPS_TOKEN, GIT_SSH_PRIVATE_KEY, OIDC_CLIENT_SECRET_KEY
+from config.yaml_scalars import scalar_problems
 from offline.cloud import FakeCluster
 
 PROJECT_FILE = "Pulumi.yaml"
@@ -113,13 +114,21 @@ def _parse_yaml(text: str) -> Any:
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
-    """One YAML document as a mapping, or StackFileError naming the file and line."""
+    """One YAML document as a mapping, or StackFileError naming the file and line.
+
+    An unquoted scalar whose meaning depends on the YAML reader (`yes`, `0123`) raises ConfigError
+    with one line per such scalar, as the program does when Pulumi runs it.
+    """
+    text = path.read_text()
     try:
-        document = copy.deepcopy(_parse_yaml(path.read_text()))
+        document = copy.deepcopy(_parse_yaml(text))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise StackFileError(f"{path.name}{where}: invalid YAML: {_yaml_problem(error)}") from None
+    ambiguous = scalar_problems(text, path.name)
+    if ambiguous:
+        raise ConfigError(ambiguous)
     if document is None:
         return {}
     if not isinstance(document, dict):

@@ -24,7 +24,13 @@ SUBNETS = ["subnet-0a1b2c3d4e5f60781", "subnet-0a1b2c3d4e5f60782"]
 AIRFLOW_ACCESS: dict[str, Any] = {"metrics": {"prometheusNamespace": "monitoring"}}
 # Every stack's front door: who may connect, and (prod requires TLS) a certificate of the region.
 CERTIFICATE_ARN = f"arn:aws:acm:{REGION}:111122223333:certificate/3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e0f"
-FRONT_DOOR: dict[str, Any] = {"clientCidrs": ["10.60.0.0/22"], "certificateArn": CERTIFICATE_ARN}
+# The load balancer sits in subnets of its own, apart from SUBNETS (prod requires it).
+LB_SUBNETS = ["subnet-0a1b2c3d4e5f60791", "subnet-0a1b2c3d4e5f60792"]
+FRONT_DOOR: dict[str, Any] = {
+    "clientCidrs": ["10.60.0.0/22"],
+    "certificateArn": CERTIFICATE_ARN,
+    "subnetIds": list(LB_SUBNETS),
+}
 
 
 def minimal_raw(**sections: Any) -> dict[str, Any]:

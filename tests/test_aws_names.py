@@ -38,9 +38,12 @@ def test_consecutive_hyphens_in_the_name_prefix_are_refused_for_rds():
     assert "consecutive hyphens" in line
 
 
+DEPLOY_ROLE = "arn:aws:iam::111122223333:role/airflow-deploy-dev"
+
+
 def test_node_role_name_over_iams_64_characters_names_the_cluster_key():
     long_name = "data-platform-" + "x" * 50  # a valid EKS name (<= 100), but "<name>-nodes" is 70
-    cluster = {"mode": "create", "name": long_name}
+    cluster = {"mode": "create", "name": long_name, "create": {"adminRoleArns": [DEPLOY_ROLE]}}
     nodes, controller = problems(cluster=cluster)  # create mode installs the load balancer controller too
     for line, role in (
         (nodes, f"'{long_name}-nodes' (70 characters)"),

@@ -10,14 +10,17 @@ import pulumi
 import pytest
 
 from components.cluster import ClusterAccess, ClusterAccessArgs, NewClusterSpec, exec_kubeconfig
+from config import ConfigError
 from offline import REPO, Inventory, offline_engine, read_stack_config, run_program
 from offline.cloud import FakeCluster, OfflineCloud
 from offline.engine import unwrap
-from tests.support import REGION, SUBNETS, VPC, stack_inventory, stack_settings
+from tests.support import PROJECT_PREFIX as P
+from tests.support import REGION, SUBNETS, VPC, stack_inventory, stack_object, stack_settings
 
 OVERRIDE_SG = "sg-0123456789abcdef0"
 ROLE_ARN = "arn:aws:iam::111122223333:role/deployer"
 PROVIDER = "pulumi:providers:kubernetes"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 def fake_cloud_cluster(name: str = "data-test") -> dict[str, Any]:
@@ -268,3 +271,29 @@ def test_a_created_cluster_enforces_network_policies() -> None:
     """Without the VPC CNI's network-policy agent, every NetworkPolicy the chart renders admits everything."""
     cluster = stack_inventory("dev").one("eks:index:Cluster").inputs
     assert cluster["vpcCniOptions"]["enableNetworkPolicy"] is True
+
+
+def test_a_created_cluster_names_its_admins_besides_the_creator() -> None:
+    """The first `pulumi up` from CI after one from a laptop is not Unauthorized: CI's deploy role has an entry."""
+    roles = stack_settings("dev").cluster.create_settings.admin_role_arns
+    assert roles == ["arn:aws:iam::111122223333:role/airflow-deploy-dev"]
+    entries = eks_cluster()["accessEntries"]
+    assert [entry["principalArn"] for entry in entries.values()] == roles
+    cluster = {**stack_object("dev", "cluster")}
+    cluster["create"] = {k: v for k, v in cluster["create"].items() if k != "adminRoleArns"}
+    with pytest.raises(ConfigError) as caught:
+        stack_settings("dev", {P + "cluster": cluster})
+    [problem] = caught.value.problems
+    assert problem.key == "cluster.create.adminRoleArns"
+    assert "CI's deploy role after a laptop" in problem.message and "gets Unauthorized" in problem.message
+
+
+def test_a_created_cluster_gets_a_pinned_metrics_server_for_the_hpa() -> None:
+    inventory = stack_inventory("dev")
+    release = inventory.one(HELM_RELEASE, "cluster-metrics-server")
+    inputs = unwrap(release.inputs)
+    assert (inputs["chart"], inputs["version"], inputs["namespace"]) == ("metrics-server", "3.13.0", "kube-system")
+    assert inputs["repositoryOpts"] == {"repo": "https://kubernetes-sigs.github.io/metrics-server/"}
+    assert release.provider.startswith(inventory.one(PROVIDER).urn)  # installed in the created cluster
+    for stack in ("uat", "prod"):  # existing clusters bring their own (a stated prerequisite)
+        assert not [r for r in stack_inventory(stack).of_type(HELM_RELEASE) if r.name == "cluster-metrics-server"]

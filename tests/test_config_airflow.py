@@ -117,6 +117,33 @@ def test_git_sync_https_needs_an_https_url_and_a_username():
     assert f"{P}dags.gitSync.username: required with auth https" in message
 
 
+TOKEN = "ghp_" + "Q" * 36  # shaped like a GitHub token
+
+
+@pytest.mark.parametrize(
+    ("repo", "shown"),
+    [
+        (f"https://x-access-token:{TOKEN}@github.com/acme/dags.git", "https://***@github.com/acme/dags.git"),
+        (f"https://{TOKEN}@github.com/acme/dags.git", "https://***@github.com/acme/dags.git"),
+        (f"https://deploy:{TOKEN}@git.example.com:8443/acme/dags", "https://***@git.example.com:8443/acme/dags"),
+        (f"ssh://git:{TOKEN}@github.com/acme/dags.git", "ssh://***@github.com/acme/dags.git"),
+    ],
+)
+def test_credentials_inside_the_git_sync_url_are_refused_and_never_echoed(repo: str, shown: str):
+    dags = {"source": "gitSync", "gitSync": {"repo": repo, "auth": "https", "username": "x-access-token"}}
+    message = problems("dev", {P + "dags": dags, P + "gitHttpsToken": {"secure": "v1:x"}})
+    assert f'{P}dags.gitSync.repo: given "{shown}"; must not carry credentials' in message
+    assert "pulumi config set --secret gitHttpsToken" in message
+    assert TOKEN not in message and "x-access-token:" not in message
+
+
+@pytest.mark.parametrize("repo", ["git@github.com:acme/dags.git", "ssh://git@github.com/acme/dags.git"])
+def test_an_ssh_user_in_the_url_is_not_a_credential(repo: str):
+    known = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+    dags = {"source": "gitSync", "gitSync": {"repo": repo, "auth": "ssh", "knownHosts": known}}
+    assert stack_settings("dev", {P + "dags": dags, P + "gitSshPrivateKey": {"secure": "v1:x"}}).dags.git_sync
+
+
 def test_valid_git_sync_configs_load():
     assert stack_settings("prod", GIT_SSH).dags.git_sync.auth == "ssh"
     assert stack_settings("dev", GIT_HTTPS).dags.git_sync.auth == "https"

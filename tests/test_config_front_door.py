@@ -21,16 +21,20 @@ PROD_READY: dict[str, Any] = {
     "hostedZoneId": "Z0123456789ABCDEFGHIJ",
     "accessLogs": {"enabled": True},
     "deletionProtection": True,
+    "subnetIds": ["subnet-0e31f42a53b64c711", "subnet-0e31f42a53b64c712"],
 }
+WORKLOAD_SUBNETS = ["subnet-0e31f42a53b64c701", "subnet-0e31f42a53b64c702"]
 
 
 def front_door(**changes: Any) -> FrontDoorConfig:
     return FrontDoorConfig.model_validate({**PROD_READY, **changes})
 
 
-def problems(environment: str = "prod", **changes: Any) -> dict[str, str]:
+def problems(environment: str = "prod", auth_type: str = "oidc", **changes: Any) -> dict[str, str]:
     """Problems by full key, for the prod-ready config with ``changes``."""
-    found = front_door_problems(front_door(**changes), environment, REGION)
+    found = front_door_problems(
+        front_door(**changes), environment, REGION, workload_subnet_ids=WORKLOAD_SUBNETS, auth_type=auth_type
+    )
     return {p.full_key: str(p) for p in found}
 
 
@@ -85,8 +89,52 @@ def test_prod_refuses_no_tls_internet_facing_open_cidrs_no_logs_no_deletion_prot
     assert "0.0.0.0/0, alone or together" in found[prefix + "clientCidrs"]
 
 
-def test_outside_prod_the_same_choices_are_allowed() -> None:
-    assert problems("dev", type="nlb", certificateArn=None, internetFacing=True, accessLogs={"enabled": False}) == {}
+def test_outside_prod_an_internal_front_door_may_go_without_tls_logs_or_protection() -> None:
+    assert problems("dev", type="nlb", certificateArn=None, accessLogs={"enabled": False}) == {}
+
+
+def test_an_internet_facing_front_door_needs_tls_in_every_environment() -> None:
+    found = problems("uat", type="nlb", certificateArn=None, internetFacing=True, accessLogs={"enabled": False})
+    assert list(found) == ["airflow-platform:frontDoor.certificateArn"]
+    assert (
+        "internetFacing true: without TLS, passwords, session cookies and API tokens"
+        in found["airflow-platform:frontDoor.certificateArn"]
+    )
+
+
+@pytest.mark.parametrize("everything", [["0.0.0.0/0"], ["0.0.0.0/1", "128.0.0.0/1"], ["::/0"]])
+def test_password_login_is_not_offered_to_the_whole_internet(everything: list[str]) -> None:
+    internet = {"internetFacing": True, "clientCidrs": everything, "ipAddressType": "dualstack"}
+    found = problems("uat", auth_type="password", **internet)
+    assert list(found) == ["airflow-platform:frontDoor.clientCidrs"]
+    assert "offers Airflow's password login to everyone" in found["airflow-platform:frontDoor.clientCidrs"]
+    assert problems("uat", auth_type="oidc", **internet) == {}  # the identity provider guards the login
+    assert problems("uat", auth_type="password", **{**internet, "clientCidrs": ["203.0.113.0/24"]}) == {}
+    assert problems("uat", auth_type="password", **{**internet, "internetFacing": False}) == {}
+
+
+def test_the_uat_combination_of_the_issue_is_refused_on_both_counts() -> None:
+    found = problems(
+        "uat",
+        auth_type="password",
+        type="nlb",
+        internetFacing=True,
+        certificateArn=None,
+        clientCidrs=["0.0.0.0/0"],
+        accessLogs={"enabled": False},
+    )
+    assert list(found) == ["airflow-platform:frontDoor.certificateArn", "airflow-platform:frontDoor.clientCidrs"]
+
+
+def test_prod_needs_load_balancer_subnets_of_its_own() -> None:
+    key = "airflow-platform:frontDoor.subnetIds"
+    missing = problems(subnetIds=None)
+    assert list(missing) == [key] and "prod requires subnets of the load balancer's own" in missing[key]
+    shared = problems(subnetIds=[WORKLOAD_SUBNETS[0], "subnet-0e31f42a53b64c711"])
+    assert list(shared) == [key]
+    assert f"disjoint from network.privateSubnetIds, which also has {WORKLOAD_SUBNETS[0]}" in shared[key]
+    assert "every pod and node in a shared subnet" in shared[key]
+    assert problems("uat", subnetIds=None) == {}  # outside prod the shared subnets are a documented limit
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from config import build_settings
 from config.errors import ConfigError, problems_from_validation
 from config.identity import (
     OIDC_CLIENT_SECRET_KEY,
@@ -24,6 +25,7 @@ from config.identity_rules import (
     secrets_backend_problems,
     sso_transport_problems,
 )
+from tests.support import AIRFLOW_ACCESS, FRONT_DOOR, REGION, minimal_raw
 
 OIDC = {
     "type": "oidc",
@@ -120,10 +122,30 @@ def test_prod_oidc_maps_someone_to_admin() -> None:
 
 def test_oidc_needs_a_tls_front_door_in_every_environment() -> None:
     auth = AuthConfig.model_validate(OIDC)
-    [problem] = sso_transport_problems(auth, front_door_tls=False)
+    [problem] = sso_transport_problems(auth, front_door_tls=False, front_door_type="alb")
     assert problem.key == "frontDoor.certificateArn" and "required with airflow.auth.type oidc" in str(problem)
-    assert sso_transport_problems(auth, front_door_tls=True) == []
-    assert sso_transport_problems(AuthConfig(), front_door_tls=False) == []  # password login
+    assert sso_transport_problems(auth, front_door_tls=True, front_door_type="alb") == []
+    assert sso_transport_problems(AuthConfig(), front_door_tls=False, front_door_type="nlb") == []  # password login
+
+
+def test_oidc_behind_an_nlb_is_refused_with_the_reason() -> None:
+    [problem] = sso_transport_problems(AuthConfig.model_validate(OIDC), front_door_tls=True, front_door_type="nlb")
+    assert str(problem) == (
+        'airflow-platform:frontDoor.type: given "nlb"; must be alb with airflow.auth.type oidc: an NLB adds no '
+        "X-Forwarded-Proto, so the login would send the identity provider an http:// redirect URI that does not "
+        "match the registered https one"
+    )
+
+
+def test_a_stack_with_oidc_behind_an_nlb_is_refused() -> None:
+    raw = minimal_raw(
+        airflow={**AIRFLOW_ACCESS, "auth": OIDC, "adminUser": {"create": False}},
+        frontDoor={**FRONT_DOOR, "type": "nlb"},
+    )
+    raw[OIDC_CLIENT_SECRET_KEY] = "client-secret-from-pulumi"
+    with pytest.raises(ConfigError) as caught:
+        build_settings(raw, stack="uat", region=REGION, secret_keys=frozenset({OIDC_CLIENT_SECRET_KEY}))
+    assert [p.key for p in caught.value.problems] == ["frontDoor.type"]
 
 
 def test_oidc_has_no_password_accounts() -> None:

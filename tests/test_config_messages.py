@@ -17,7 +17,11 @@ from tests.support import REGION, minimal_raw
 # A valid dev config that reaches every optional section: a created cluster, git-sync over
 # HTTPS, an extra IAM statement and a user tag.
 BASE: dict[str, Any] = minimal_raw(
-    cluster={"mode": "create", "name": "data-test", "create": {"nodeGroup": {}}},
+    cluster={
+        "mode": "create",
+        "name": "data-test",
+        "create": {"nodeGroup": {}, "adminRoleArns": ["arn:aws:iam::111122223333:role/airflow-deploy-dev"]},
+    },
     dags={
         "source": "gitSync",
         "gitSync": {"repo": "https://github.com/acme/dags.git", "auth": "https", "username": "b"},

@@ -8,7 +8,7 @@ import pytest
 
 import plan
 from offline import REPO
-from tests.support import STACKS, stack_inventory
+from tests.support import STACKS, stack_inventory, stack_settings
 from tests.variants import break_glass_airflow_2
 
 README = (REPO / "README.md").read_text()
@@ -72,3 +72,16 @@ def test_nothing_points_outside_the_repository() -> None:
     for path in [REPO / "README.md", REPO / ".ci" / "run", *REPO.glob("*.py"), *REPO.glob("*/*.py")]:
         if ".venv" not in path.parts:
             assert not OUTSIDE.search(path.read_text()), path
+
+
+def test_following_the_readme_in_order_never_creates_githubs_oidc_provider_twice() -> None:
+    """The CI set-up makes GitHub's IAM OIDC provider by hand (IAM holds one per URL); no stack creates it."""
+    ci_setup = section("PR checks and promotion")
+    assert "aws iam create-open-id-connect-provider --url https://token.actions.githubusercontent.com" in ci_setup
+    walkthrough = section("Deploying for real")
+    assert "looks up GitHub's\nIAM OIDC provider: create it first, once per account" in walkthrough
+    assert stack_settings("prod").dags.publishers, "prod's example publishes DAGs from CI"
+    for stack in STACKS:
+        assert stack_settings(stack).dags.github_oidc_provider == "existing"
+        providers = stack_inventory(stack).of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+        assert not [p for p in providers if "token.actions.githubusercontent.com" in str(p.inputs.get("url"))]

@@ -105,6 +105,10 @@ def test_binding_names_the_service_and_port_the_release_exports_and_waits_for_it
     }
     assert binding.inputs["metadata"]["namespace"] == inventory.outputs["namespace"]
     assert spec["targetType"] == "ip"
+    settings = stack_settings(stack)
+    protocol = {"alb": "HTTP", "nlb": "TCP"}[settings.front_door.type]
+    assert (spec["targetGroupProtocol"], spec["ipAddressType"]) == (protocol, "ipv4")
+    assert spec["vpcID"] == settings.network.vpc_id
     # The controller gates the API pods' readiness on their target's health (rollouts keep serving).
     labels = inventory.one("kubernetes:core/v1:Namespace", "airflow-namespace").inputs["metadata"]["labels"]
     assert labels[READINESS_GATE_LABEL] == "enabled"
@@ -143,12 +147,20 @@ def test_airflow_url_is_exported_and_is_airflows_base_url(stack: str) -> None:
 
 @pytest.mark.parametrize("stack", ["uat", "prod"])
 def test_api_network_policy_admits_the_load_balancers_subnets_and_airflows_pods(stack: str) -> None:
-    """Neither uat's NLB (no client-IP preservation) nor prod's ALB (a proxy) connects from the clients."""
+    """Neither uat's NLB (no client-IP preservation) nor prod's ALB (a proxy) connects from the clients.
+
+    Prod's load balancer has subnets of its own, so its blocks hold no pod or node of the stack.
+    """
     settings, inventory = stack_settings(stack), stack_inventory(stack)
     cloud = OfflineCloud(REGION)
-    subnets = sorted(cloud.describe_subnet(s)["cidrBlock"] for s in settings.network.private_subnet_ids)
+    lb_subnets = settings.front_door.subnet_ids or settings.network.private_subnet_ids
+    subnets = sorted(cloud.describe_subnet(s)["cidrBlock"] for s in lb_subnets)
     peers = airflow_values(inventory)["apiServer"]["networkPolicy"]["ingress"]["from"]
     assert [p["ipBlock"]["cidr"] for p in peers if "ipBlock" in p] == subnets
+    assert inventory.one(LB).inputs["subnets"] == list(lb_subnets)
+    if stack == "prod":
+        workload_blocks = {cloud.describe_subnet(s)["cidrBlock"] for s in settings.network.private_subnet_ids}
+        assert not workload_blocks & set(subnets)
     assert {"podSelector": {"matchLabels": {"tier": "airflow", "release": "airflow"}}} in peers
 
 
@@ -214,7 +226,9 @@ def test_on_airflow_2_the_load_balancer_fronts_the_webserver(stack: str, lb_type
     assert url.startswith("https://" if stack == "prod" else "http://")
     peers = values["webserver"]["networkPolicy"]["ingress"]["from"]
     cloud = OfflineCloud(REGION)
-    subnets = sorted(cloud.describe_subnet(s)["cidrBlock"] for s in stack_settings(stack).network.private_subnet_ids)
+    settings = stack_settings(stack)
+    lb_subnets = settings.front_door.subnet_ids or settings.network.private_subnet_ids
+    subnets = sorted(cloud.describe_subnet(s)["cidrBlock"] for s in lb_subnets)
     assert [p["ipBlock"]["cidr"] for p in peers if "ipBlock" in p] == subnets
 
 

@@ -270,12 +270,19 @@ def test_nlb_logs_are_delivered_by_the_log_delivery_service_with_the_owner_acl_f
 def test_binding_names_the_service_and_port_and_is_replaced_with_its_target_group(variant: str) -> None:
     binding = built(variant).one(BINDING)
     assert binding.inputs["metadata"]["namespace"] == "airflow"
+    group = built(variant).one(TARGET_GROUP).inputs
+    # Everything the controller's webhook would otherwise fill in from AWS, stated as the group has it.
     assert binding.inputs["spec"] == {
         "serviceRef": {"name": "airflow-api-server", "port": 8080},
         "targetGroupARN": front(variant)["tg"],
-        "targetType": "ip",
+        "targetType": group["targetType"],
+        "targetGroupProtocol": group["protocol"],
+        "ipAddressType": group["ipAddressType"],
+        "vpcID": group["vpcId"],
     }
-    assert binding.replace_on_changes == ["spec.targetGroupARN", "spec.targetType"]
+    assert (group["targetType"], group["ipAddressType"], group["vpcId"]) == ("ip", "ipv4", VPC)
+    immutable = {"spec.targetGroupARN", "spec.targetType", "spec.ipAddressType", "spec.vpcID"}
+    assert set(binding.replace_on_changes) == immutable  # the fields the controller's validator refuses to change
     assert binding.delete_before_replace is True
     waits_for = {built(variant).one(t).urn for t in ("kubernetes:helm.sh/v3:Release", "aws:iam/rolePolicy:RolePolicy")}
     assert waits_for <= set(binding.dependencies)  # the controller's CRDs, webhooks and permissions

@@ -308,7 +308,11 @@ def test_cluster_access_entry_missing_for_the_caller(world):
 
 
 def test_a_cluster_to_create_must_not_exist_yet(world):
-    create = {"mode": "create", "name": "data-nonprod"}
+    create = {
+        "mode": "create",
+        "name": "data-nonprod",
+        "create": {"adminRoleArns": [f"arn:aws:iam::{ACCOUNT}:role/deployer"]},
+    }
     [taken] = check_cluster(context(world, cluster=create))
     assert not taken.ok and "it exists" in taken.what
     [free] = check_cluster(context(world, cluster={**create, "name": "data-new"}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import pytest
 
 import plan
 from config import ConfigError
+from config.yaml_scalars import stack_file_problems
 from offline import REPO, read_stack_config
 from offline.stack_file import StackFileError
 
@@ -73,6 +75,66 @@ def test_yaml_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
     body = "  x:a: &size {cpu: 1}\n  x:b:\n    <<: *size\n    cpu: 2\n"
     (tmp_path / "Pulumi.merge.yaml").write_text(HEADER + body)
     assert read_stack_config(tmp_path, "merge").values["x:b"] == '{"cpu": 2}'
+
+
+def test_scalars_that_change_meaning_between_yaml_readers_are_refused(tmp_path: Path) -> None:
+    shutil.copy(REPO / "Pulumi.yaml", tmp_path)
+    body = (
+        "  airflow-platform:tags:\n    owner: yes\n    cost-center: 0123\n    aws:team: On\n"
+        "  airflow-platform:frontDoor:\n    clientCidrs: [10.60.0.0/22]\n    port: 08443\n"
+    )
+    (tmp_path / "Pulumi.broken.yaml").write_text(HEADER + body)
+    with pytest.raises(ConfigError) as caught:
+        read_stack_config(tmp_path, "broken")
+    lines = [str(p) for p in caught.value.problems]
+    assert lines == [
+        "airflow-platform:tags.owner: unquoted yes (Pulumi.broken.yaml line 4) is true to YAML 1.1 readers (the "
+        'offline plan) but the text "yes" to Pulumi\'s reader; write it in quotes, "yes", to keep the text, or '
+        "true/false for a switch",
+        "airflow-platform:tags.cost-center: unquoted 0123 (Pulumi.broken.yaml line 5) is read as the octal number "
+        '83 (leading zero); write it in quotes, "0123", to keep the text',
+        'airflow-platform:tags["aws:team"]: unquoted On (Pulumi.broken.yaml line 6) is true to YAML 1.1 readers '
+        '(the offline plan) but the text "On" to Pulumi\'s reader; write it in quotes, "On", to keep the text, '
+        "or true/false for a switch",
+        "airflow-platform:frontDoor.port: unquoted 08443 (Pulumi.broken.yaml line 9) is read as a number by some "
+        'YAML readers and as text by others (leading zero); write it in quotes, "08443", to keep the text',
+    ]
+
+
+def test_a_credential_spelled_as_an_ambiguous_scalar_is_located_never_echoed(tmp_path: Path) -> None:
+    shutil.copy(REPO / "Pulumi.yaml", tmp_path)
+    (tmp_path / "Pulumi.broken.yaml").write_text(HEADER + "  airflow-platform:gitHttpsToken: 0123456701\n")
+    with pytest.raises(ConfigError) as caught:
+        read_stack_config(tmp_path, "broken")
+    assert "0123456701" not in str(caught.value) and "83" not in str(caught.value)
+    assert "airflow-platform:gitHttpsToken: unquoted value [secret] (Pulumi.broken.yaml line 3)" in str(caught.value)
+
+
+def test_quoted_scalars_keep_their_text_and_yaml_12_words_keep_their_meaning(tmp_path: Path) -> None:
+    shutil.copy(REPO / "Pulumi.yaml", tmp_path)
+    body = (
+        '  airflow-platform:tags:\n    owner: "yes"\n    cost-center: \'0123\'\n    window: "1:30"\n'
+        "  airflow-platform:airflow:\n    networkPolicies: true\n    exposeConfig: False\n    parallelism: 0\n"
+    )
+    (tmp_path / "Pulumi.quoted.yaml").write_text(HEADER + body)
+    values = read_stack_config(tmp_path, "quoted").values
+    assert json.loads(values["airflow-platform:tags"]) == {"owner": "yes", "cost-center": "0123", "window": "1:30"}
+    assert json.loads(values["airflow-platform:airflow"]) == {
+        "networkPolicies": True,
+        "exposeConfig": False,
+        "parallelism": 0,
+    }
+
+
+def test_the_program_checks_its_stack_file_beside_pulumi_yaml(tmp_path: Path) -> None:
+    """What `load_settings` runs under `pulumi up`, where Pulumi has already turned 0123 into 83."""
+    shutil.copy(REPO / "Pulumi.yaml", tmp_path)
+    (tmp_path / "Pulumi.dev.yaml").write_text(HEADER + "  airflow-platform:tags:\n    cost-center: 0123\n")
+    [problem] = stack_file_problems(tmp_path, "dev")
+    assert problem.full_key == "airflow-platform:tags.cost-center" and "octal number 83" in problem.message
+    assert stack_file_problems(tmp_path, "uat") == []  # no such stack file (config from elsewhere)
+    assert stack_file_problems(None, "dev") == []
+    assert [stack_file_problems(REPO, stack) for stack in ("dev", "uat", "prod")] == [[], [], []]
 
 
 # -- through plan.py ---------------------------------------------------------------------

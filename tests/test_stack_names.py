@@ -70,7 +70,6 @@ PINNED: dict[str, tuple[str, ...]] = {
         "CloudWatch alarm etl-airflow-prod-metadata-cpu",
         "CloudWatch alarm etl-airflow-prod-metadata-free-storage",
         "Helm release airflow-prod/airflow",
-        "IAM OIDC provider https://token.actions.githubusercontent.com",
         "IAM role etl-airflow-prod-api-server",
         "IAM role etl-airflow-prod-dag-processor",
         "IAM role etl-airflow-prod-metadata-rds-monitoring",
