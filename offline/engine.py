@@ -17,6 +17,7 @@ from typing import Any
 
 import pulumi
 from google.protobuf import json_format, struct_pb2
+from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import resource as pulumi_resource
 from pulumi.runtime import rpc, settings
@@ -173,6 +174,10 @@ def offline_engine(
     # declared; nothing here reads it, and it costs about a sixth of each run.
     stack_trace = pulumi_resource._get_stack_trace
     pulumi_resource._get_stack_trace = source_pb2.StackTrace
+    # Every Output re-walks its whole value for unknowns through a recursive closure; the same walk
+    # done iteratively (same answer, see `contains_unknowns`) saves about a tenth of each run.
+    sdk_contains_unknowns = rpc.contains_unknowns
+    rpc.contains_unknowns = contains_unknowns
     pulumi.runtime.set_mocks(
         cloud, project=project, stack=stack, preview=False, monitor=RecordingMonitor(cloud, inventory)
     )
@@ -181,11 +186,35 @@ def offline_engine(
         yield inventory
     finally:
         pulumi_resource._get_stack_trace = stack_trace
+        rpc.contains_unknowns = sdk_contains_unknowns
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def contains_unknowns(value: Any) -> bool:
+    """Whether `value` holds `pulumi.output.Unknown` anywhere in its dicts and lists (the SDK's rule)."""
+    pending = [value]
+    seen: set[int] = set()
+    while pending:
+        item = pending.pop()
+        if isinstance(item, _SCALARS):
+            continue
+        if isinstance(item, Unknown):
+            return True
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def run_program(inventory: Inventory, program: Callable[[], Any] | None = None) -> Inventory:
