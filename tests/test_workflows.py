@@ -111,17 +111,19 @@ def test_pull_request_jobs_never_reach_a_prod_or_deploy_credential() -> None:
 
 
 def test_every_pulumi_job_first_checks_its_stack_file_and_every_deploy_first_checks_the_head_of_main() -> None:
+    """Checkout, then setup-python (a self-hosted runner may have no python3), then the stack-file check."""
     for name in PULUMI_WORKFLOWS:
         for job_id, job in workflow(name)["jobs"].items():
             if not steps_using(job, "pulumi/actions"):
                 continue
-            assert job["steps"][0]["uses"].startswith("actions/checkout@"), (name, job_id)
+            first = [str(step.get("uses", "")).split("@")[0] for step in job["steps"][:2]]
+            assert first == ["actions/checkout", "actions/setup-python"], (name, job_id)
             check = step_index(job, lambda s: "pipeline.stacks check" in str(s.get("run", "")))
             credentials = step_index(job, lambda s: str(s.get("uses", "")).startswith(CREDENTIALS + "@"))
-            assert check == 1 and check < credentials, (name, job_id)  # the first step after the checkout
+            assert check == 2 and check < credentials, (name, job_id)  # before any install or credential
             if name == "deploy.yml":
                 guard = step_index(job, lambda s: s.get("run") == ".ci/head-of-main")
-                assert guard == 2, job_id  # next: before Python, the install, the credentials and Pulumi
+                assert guard == 3, job_id  # next: before the install, the credentials and Pulumi
 
 
 def test_deploy_promotes_dev_uat_then_previews_prod_before_the_gate() -> None:
