@@ -129,3 +129,45 @@ def test_drift_script_classifies_the_preview_for_the_next_step(env, tmp_path: Pa
     assert calls[1].startswith(
         "preview --stack dev --refresh --json --non-interactive --policy-pack policy --policy-pack-config policy/config/dev.json"
     )
+
+
+LOCKS = "s3://state/.pulumi/locks/organization/airflow-platform/dev/"
+LOCK = '{"pid":7,"username":"ops","hostname":"laptop","timestamp":"2026-12-06T04:00:00Z"}'
+
+
+def _aws(env: dict[str, str], locked_calls: int) -> None:
+    """A stand-in `aws`: `s3 ls` lists a lock for the first locked_calls calls, then nothing (exit 1, as the CLI)."""
+    fake(
+        Path(env["BIN"]),
+        "aws",
+        f"""echo "$*" >> "$CALLS"
+if [ "$2" = cp ]; then echo '{LOCK}'; exit 0; fi
+n=$(grep -c '^s3 ls' "$CALLS")
+if [ "$n" -le {locked_calls} ]; then echo "2026-12-06 04:00:00         95 0f1e-lock.json"; exit 0; fi
+exit 1""",
+    )
+
+
+def test_wait_for_lock_waits_until_the_lock_is_gone(env) -> None:
+    _aws(env, locked_calls=2)
+    lock_env = {**env, "PULUMI_BACKEND_URL": "s3://state?region=eu-west-1", "LOCK_POLL_SECONDS": "0"}
+    done = run("wait-for-lock", lock_env, "dev")
+    assert done.returncode == 0, done.stdout
+    assert Path(env["CALLS"]).read_text().splitlines() == [f"s3 ls {LOCKS}"] * 3
+    assert done.stdout.count("is locked (0f1e-lock.json)") == 2
+
+
+def test_wait_for_lock_gives_up_in_one_line_naming_the_holder(env) -> None:
+    _aws(env, locked_calls=99)
+    lock_env = {**env, "PULUMI_BACKEND_URL": "s3://state", "LOCK_WAIT_SECONDS": "0", "LOCK_POLL_SECONDS": "0"}
+    done = run("wait-for-lock", lock_env, "dev")
+    assert done.returncode == 1
+    [line] = [line for line in done.stdout.splitlines() if line.startswith("::error")]
+    assert line.startswith("::error title=Stack dev is locked::still locked after 0 s by 0f1e-lock.json: ")
+    assert '"username":"ops","hostname":"laptop"' in line and f"delete {LOCKS}<id>.json" in line
+
+
+def test_wait_for_lock_fails_on_an_aws_error_rather_than_deploying_blind(env) -> None:
+    fake(Path(env["BIN"]), "aws", 'echo "An error occurred (AccessDenied) when calling ListObjectsV2" >&2; exit 254')
+    done = run("wait-for-lock", {**env, "PULUMI_BACKEND_URL": "s3://state"}, "dev")
+    assert done.returncode == 1 and "::error title=Lock check failed::" in done.stdout and "AccessDenied" in done.stdout

@@ -191,3 +191,14 @@ def _unique_names(directory: Path, stack: str) -> set[str]:
 def test_a_second_uat_stack_set_up_as_the_readme_says_collides_with_nothing(repo_with_staging: Path) -> None:
     ours, uat = _unique_names(repo_with_staging, "staging"), _unique_names(repo_with_staging, "uat")
     assert len(ours) == len(uat) and not ours & uat, ours & uat
+
+
+def test_only_deploy_roles_may_write_the_stack_lock_where_the_diy_backend_puts_it() -> None:
+    for role in ci_roles():
+        grants = " ".join(role.grants)
+        lock = f".pulumi/locks/organization/airflow-platform/{role.stack}/"
+        if role.kind == "deploy":
+            assert "read/write s3://<state-bucket>/.pulumi/{stacks,history,backups,journal}" in grants
+            assert lock in grants
+        else:  # `pulumi preview` takes no lock: a PR's role that could write one could block deploys
+            assert "no write anywhere" in grants and "/.pulumi/locks/" not in grants

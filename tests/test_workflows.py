@@ -147,6 +147,25 @@ def test_deploy_promotes_dev_uat_then_previews_prod_before_the_gate() -> None:
     assert preview["permissions"] == {"contents": "read", "id-token": "write"}
 
 
+def test_every_up_first_waits_for_the_stacks_lock_with_its_credentials() -> None:
+    """A lock held outside CI (or left by a killed run) makes `up` wait, bounded, instead of failing at once."""
+    ups = 0
+    for job_id, job in workflow("deploy.yml")["jobs"].items():
+        for step in steps_using(job, "pulumi/actions"):
+            if step["with"].get("command") != "up":
+                continue
+            ups += 1
+            up = job["steps"].index(step)
+            wait = job["steps"][up - 1]
+            assert wait["run"] == '.ci/wait-for-lock "$STACK"', job_id
+            assert wait["env"] == {
+                "STACK": "${{ matrix.stack }}",
+                "PULUMI_BACKEND_URL": "${{ vars.PULUMI_BACKEND_URL }}",
+            }
+            assert step_index(job, lambda s: str(s.get("uses", "")).startswith(CREDENTIALS + "@")) < up - 1, job_id
+    assert ups == 3
+
+
 def test_the_dispatch_gate_replaces_required_reviewers_when_asked() -> None:
     """PROD_GATE=dispatch: no prod deploy on push; a manual run by a listed approver, checked before credentials."""
     deploy = workflow("deploy.yml")
