@@ -50,20 +50,60 @@ def test_head_of_main_refuses_a_commit_main_has_left(env) -> None:
     assert run("head-of-main", env).returncode == 0
 
 
+def _github(env: dict[str, str], pulls: dict[int, tuple[str, list[str]]], commit_author: str = "merger") -> None:
+    """A stand-in `gh api`: the commit's pull requests (number -> author, commit authors; "" = unlinked email).
+
+    It prints what `gh api --jq` prints for the script's filters (a missing login as "-"), so no jq is needed.
+    """
+    routes = {
+        f"repos/acme/airflow/commits/{'a' * 40}/pulls": [str(n) for n in pulls],
+        f"repos/acme/airflow/commits/{'a' * 40}": [commit_author or "-"],
+    }
+    for number, (author, commits) in pulls.items():
+        routes[f"repos/acme/airflow/pulls/{number}"] = [author or "-"]
+        routes[f"repos/acme/airflow/pulls/{number}/commits"] = [a or "-" for a in commits]
+    cases = "\n".join(f"  {path}) printf '%s' '{chr(10).join(lines)}' ;;" for path, lines in routes.items())
+    fake(
+        Path(env["BIN"]),
+        "gh",
+        f"""path=""
+while [ $# -gt 0 ]; do case "$1" in --jq) shift 2;; api|--paginate) shift;; *) path=$1; shift;; esac; done
+case "$path" in
+{cases}
+  *) echo "unexpected gh api $path" >&2; exit 9 ;;
+esac""",
+    )
+
+
+BOBS_PR = {12: ("bob", ["bob", "bob"])}
+
+
 @pytest.mark.parametrize(
-    ("actor", "author", "approvers", "allowed"),
+    ("actor", "approvers", "pulls", "commit_author", "refusal"),
     [
-        ("alice", "bob", "alice, carol", True),
-        ("Alice", "bob", "alice,carol", True),
-        ("mallory", "bob", "alice carol", False),
-        ("alice", "alice", "alice carol", False),  # no self-approval
-        ("alice", "bob", "", False),
+        ("alice", "alice, carol", BOBS_PR, "alice", None),  # alice clicked merge: not an author by that alone
+        ("Alice", "alice,carol", BOBS_PR, "merger", None),
+        ("mallory", "alice carol", BOBS_PR, "merger", "Not a prod approver"),
+        ("alice", "", BOBS_PR, "merger", "Not a prod approver"),
+        ("alice", "alice carol", {12: ("alice", ["bob"])}, "merger", "Self-approval"),  # her pull request
+        ("alice", "alice carol", {12: ("bob", ["bob", "Alice"])}, "merger", "Self-approval"),  # her commit in it
+        ("alice", "alice carol", {12: ("bob", ["bob"]), 13: ("carol", ["alice"])}, "merger", "Self-approval"),
+        ("alice", "alice carol", {12: ("bob", ["bob", ""])}, "merger", "Unknown author"),  # unlinked email
+        ("alice", "alice carol", {}, "bob", None),  # pushed without a pull request: its author counts
+        ("alice", "alice carol", {}, "alice", "Self-approval"),
+        ("alice", "alice carol", {}, "", "Unknown author"),
     ],
 )
-def test_prod_approver_is_listed_and_not_the_author(env, actor, author, approvers, allowed) -> None:
-    fake(Path(env["BIN"]), "gh", f'echo "{author}"')
+def test_prod_approver_is_listed_and_wrote_none_of_the_change(
+    env, actor, approvers, pulls, commit_author, refusal
+) -> None:
+    _github(env, pulls, commit_author)
     result = run("prod-approver", {**env, "ACTOR": actor, "APPROVERS": approvers})
-    assert (result.returncode == 0) is allowed, result.stdout
+    if refusal is None:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.startswith(f"prod deploy of {'a' * 40} approved by {actor}")
+    else:
+        assert result.returncode == 1 and result.stdout.startswith(f"::error title={refusal}::"), result.stdout
 
 
 def _drift_issue(env: dict[str, str], result: str, open_issue: str = "") -> tuple[int, list[str], str]:
