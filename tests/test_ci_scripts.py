@@ -211,3 +211,53 @@ def test_wait_for_lock_fails_on_an_aws_error_rather_than_deploying_blind(env) ->
     fake(Path(env["BIN"]), "aws", 'echo "An error occurred (AccessDenied) when calling ListObjectsV2" >&2; exit 254')
     done = run("wait-for-lock", {**env, "PULUMI_BACKEND_URL": "s3://state"}, "dev")
     assert done.returncode == 1 and "::error title=Lock check failed::" in done.stdout and "AccessDenied" in done.stdout
+
+
+def _deploys(env: dict[str, str], running: str, deployments: list[tuple[int, str, str]]) -> None:
+    """A stand-in `gh`: a deploy.yml run in progress (its URL or ""), and environment dev's deployments,
+    newest first, as (id, sha, latest status); it prints what `--jq` would."""
+    statuses = "\n".join(f'    *deployments/{i}/statuses*) echo "{state}" ;;' for i, _, state in deployments)
+    listing = "".join(f"{i} {sha}\\n" for i, sha, _ in deployments)
+    fake(
+        Path(env["BIN"]),
+        "gh",
+        f"""echo "$*" >> "$CALLS"
+case "$*" in
+  "run list"*) echo "{running}" ;;
+  "issue list"*) echo "7" ;;
+  "api repos/acme/airflow/deployments?environment=dev&per_page=50"*) printf '{listing}' ;;
+{statuses}
+  issue*) ;;
+  *) echo "unexpected gh $*" >&2; exit 9 ;;
+esac""",
+    )
+
+
+def test_drift_targets_the_commit_last_deployed_to_the_stack(env) -> None:
+    _deploys(env, "", [(3, "c" * 40, "failure"), (2, "b" * 40, "success"), (1, "9" * 40, "success")])
+    done = run("drift-target", env, "dev")
+    assert done.returncode == 0, done.stderr
+    assert Path(env["GITHUB_OUTPUT"]).read_text() == f"sha={'b' * 40}\n"  # not main's head, not a failed up
+
+
+@pytest.mark.parametrize(
+    ("running", "deployments", "why"),
+    [
+        ("https://github.com/acme/airflow/actions/runs/5", [(2, "b" * 40, "success")], "a deploy is running"),
+        ("", [(3, "c" * 40, "in_progress")], "no successful deployment of environment dev yet"),
+        ("", [], "no successful deployment of environment dev yet"),
+    ],
+)
+def test_drift_is_not_checked_during_a_deploy_or_before_the_first(env, running, deployments, why) -> None:
+    _deploys(env, running, deployments)
+    done = run("drift-target", env, "dev")
+    assert done.returncode == 0 and not Path(env["GITHUB_OUTPUT"]).exists()  # the drift steps skip
+    assert done.stdout.startswith("::notice title=Drift of dev not checked::") and why in done.stdout
+
+
+def test_drift_found_while_a_deploy_started_is_not_reported(env) -> None:
+    _deploys(env, "https://github.com/acme/airflow/actions/runs/6", [])
+    done = run("drift-issue", env, "dev", "drift", "https://github.com/acme/airflow/actions/runs/1")
+    assert done.returncode == 0 and "::notice title=Drift of dev not reported::" in done.stdout
+    calls = Path(env["CALLS"]).read_text().splitlines()
+    assert not [c for c in calls if c.startswith(("issue create", "issue comment", "issue close"))]

@@ -200,17 +200,42 @@ def test_matrices_come_from_the_stack_files_and_every_stack_has_a_policy_config(
     assert all((REPO / e["policyConfig"]).is_file() for e in every)
 
 
-def test_drift_shares_the_deploy_group_and_reports_through_one_issue_per_stack() -> None:
+def test_drift_checks_the_last_deployed_commit_apart_from_deploys_and_reports_through_one_issue_per_stack() -> None:
     job = workflow("drift.yml")["jobs"]["drift"]
-    assert job["concurrency"] == {"group": "pulumi-${{ matrix.stack }}", "cancel-in-progress": False}
-    assert job["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
+    # Its own group: a newer pending job cancels an older pending one in a group, cancel-in-progress or not.
+    assert job["concurrency"] == {"group": "drift-${{ matrix.stack }}", "cancel-in-progress": False}
+    deploy_groups = {j["concurrency"]["group"] for j in workflow("deploy.yml")["jobs"].values() if "concurrency" in j}
+    assert deploy_groups == {"pulumi-${{ matrix.stack }}"}
+    assert job["permissions"] == {
+        "contents": "read",
+        "id-token": "write",
+        "issues": "write",
+        "actions": "read",
+        "deployments": "read",
+    }
     assert job["strategy"]["matrix"] == "${{ fromJSON(needs.stacks.outputs.all) }}"
+    steps = job["steps"]
+    target = step_index(job, lambda s: s.get("run") == '.ci/drift-target "$STACK"')
+    assert steps[target]["id"] == "target"
+    # Everything after it runs only with a deployed commit: the checkout of it, the install, credentials, drift.
+    checkout = target + 1
+    assert steps[checkout]["uses"].startswith("actions/checkout@")
+    assert steps[checkout]["with"] == {
+        "ref": "${{ steps.target.outputs.sha }}",
+        "path": "deployed",
+        "persist-credentials": False,
+    }
+    assert all(step["if"] == "steps.target.outputs.sha != ''" for step in steps[checkout:])
+    assert steps[checkout + 1]["run"] == "deployed/.ci/pulumi-venvs"
+    assert target < step_index(job, lambda s: str(s.get("uses", "")).startswith(CREDENTIALS + "@"))
     drift = step_index(job, lambda s: str(s.get("run", "")).startswith(".ci/drift "))
     issue = step_index(job, lambda s: str(s.get("run", "")).startswith(".ci/drift-issue "))
-    assert drift + 1 == issue and job["steps"][drift]["id"] == "drift"
-    assert job["steps"][issue]["env"]["RESULT"] == "${{ steps.drift.outputs.result }}"
+    assert steps[drift]["run"] == '.ci/drift "$STACK" "$POLICY_CONFIG" deployed'
+    assert drift + 1 == issue and steps[drift]["id"] == "drift"
+    assert steps[issue]["env"]["RESULT"] == "${{ steps.drift.outputs.result }}"
     script = (REPO / ".ci" / "drift-issue").read_text()
     assert all(word in script for word in ("drift)", "clean)", "policy)", "gh issue close", "gh issue create"))
+    assert "deploy-running" in script  # drift found while a deploy started is not reported
 
 
 def test_codeowners_guard_what_judges_and_deploys_the_program() -> None:
