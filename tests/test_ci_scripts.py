@@ -50,19 +50,34 @@ def test_head_of_main_refuses_a_commit_main_has_left(env) -> None:
     assert run("head-of-main", env).returncode == 0
 
 
-def _github(env: dict[str, str], pulls: dict[int, tuple[str, list[str]]], commit_author: str = "merger") -> None:
-    """A stand-in `gh api`: the commit's pull requests (number -> author, commit authors; "" = unlinked email).
-
-    It prints what `gh api --jq` prints for the script's filters (a missing login as "-"), so no jq is needed.
-    """
-    routes = {
-        f"repos/acme/airflow/commits/{'a' * 40}/pulls": [str(n) for n in pulls],
-        f"repos/acme/airflow/commits/{'a' * 40}": [commit_author or "-"],
-    }
-    for number, (author, commits) in pulls.items():
+def _github(
+    env: dict[str, str],
+    pulls: dict[int, tuple[str, list[str]]],
+    commit_author: str = "merger",
+    *,
+    head_pulls: list[int] | None = None,
+    deployed: str = "",
+    earlier: dict[str, tuple[list[int], str]] | None = None,
+) -> None:
+    """A stand-in `gh api`: pull requests (number -> author, commit authors; "" = unlinked email), the head
+    commit's pull requests and author, the commit last deployed to prod and the commits since (sha -> pull
+    requests, author). It prints what `gh api --jq` prints for the scripts' filters, so no jq is needed."""
+    head = "a" * 40
+    commits = {head: (list(pulls) if head_pulls is None else head_pulls, commit_author), **(earlier or {})}
+    routes = {"repos/acme/airflow/deployments?environment=prod&per_page=50": [f"1 {deployed}"] if deployed else []}
+    routes["repos/acme/airflow/deployments/1/statuses?per_page=1"] = ["success"]
+    routes[f"repos/acme/airflow/compare/{deployed}...{head}"] = [str(len(commits)), *commits]
+    for sha, (numbers, author) in commits.items():
+        routes[f"repos/acme/airflow/commits/{sha}/pulls"] = [str(n) for n in numbers]
+        routes[f"repos/acme/airflow/commits/{sha}"] = [author or "-"]
+    for number, (author, authors) in pulls.items():
         routes[f"repos/acme/airflow/pulls/{number}"] = [author or "-"]
-        routes[f"repos/acme/airflow/pulls/{number}/commits"] = [a or "-" for a in commits]
-    cases = "\n".join(f"  {path}) printf '%s' '{chr(10).join(lines)}' ;;" for path, lines in routes.items())
+        routes[f"repos/acme/airflow/pulls/{number}/commits"] = [a or "-" for a in authors]
+    # One line each, newline-terminated, as gh prints them.
+    cases = "\n".join(
+        f"  '{path}') " + (f"printf '%s\\n' {' '.join(map(repr, lines))}" if lines else ":") + " ;;"
+        for path, lines in routes.items()
+    )
     fake(
         Path(env["BIN"]),
         "gh",
@@ -98,12 +113,27 @@ def test_prod_approver_is_listed_and_wrote_none_of_the_change(
     env, actor, approvers, pulls, commit_author, refusal
 ) -> None:
     _github(env, pulls, commit_author)
-    result = run("prod-approver", {**env, "ACTOR": actor, "APPROVERS": approvers})
+    result = run("prod-approver", {**env, "ACTOR": actor, "APPROVERS": approvers, "STACK": "prod"})
     if refusal is None:
         assert result.returncode == 0, result.stdout + result.stderr
         assert result.stdout.startswith(f"prod deploy of {'a' * 40} approved by {actor}")
     else:
         assert result.returncode == 1 and result.stdout.startswith(f"::error title={refusal}::"), result.stdout
+
+
+def test_prod_approver_checks_every_commit_since_the_last_prod_deploy(env) -> None:
+    """Alice's pull request #11 merged while prod waited; Bob's #12 is the head: Alice may not ship both."""
+    base, earlier = "d" * 40, "c" * 40
+    pulls = {11: ("alice", ["alice"]), 12: ("bob", ["bob"])}
+    approver = {**env, "ACTOR": "alice", "APPROVERS": "alice carol", "STACK": "prod"}
+    _github(env, pulls, head_pulls=[12], deployed=base, earlier={earlier: ([11], "alice")})
+    refused = run("prod-approver", approver)
+    assert refused.returncode == 1
+    assert refused.stdout.startswith("::error title=Self-approval::alice wrote the 2 commits since " + base)
+    assert "(pull requests #12, #11)" in refused.stdout
+    _github(env, pulls, head_pulls=[12], deployed=earlier)  # prod already runs #11: only #12 is new
+    allowed = run("prod-approver", approver)
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
 
 
 def _drift_issue(env: dict[str, str], result: str, open_issue: str = "") -> tuple[int, list[str], str]:

@@ -175,7 +175,9 @@ def test_the_dispatch_gate_replaces_required_reviewers_when_asked() -> None:
     approver = step_index(prod, lambda s: s.get("run") == ".ci/prod-approver")
     assert prod["steps"][approver]["if"] == "github.event_name == 'workflow_dispatch'"
     assert prod["steps"][approver]["env"]["APPROVERS"] == "${{ vars.PROD_APPROVERS }}"
-    assert prod["permissions"]["pull-requests"] == "read"  # the pull request's author and commits
+    assert prod["steps"][approver]["env"]["STACK"] == "${{ matrix.stack }}"
+    # Who wrote the change: pull requests and their commits since the commit last deployed to the stack.
+    assert prod["permissions"]["pull-requests"] == "read" and prod["permissions"]["deployments"] == "read"
     assert approver < step_index(prod, lambda s: str(s.get("uses", "")).startswith(CREDENTIALS + "@"))
     for job_id in ("deploy-dev", "deploy-uat", "preview-prod"):
         assert "if" not in deploy["jobs"][job_id]
