@@ -80,7 +80,10 @@ def ci_roles(repo: Path = REPO) -> list[CiRole]:
     roles = []
     for stack in stack_names(repo):
         prod = is_prod(stack, repo)
-        state = f"s3://<state-bucket>/.pulumi/{{stacks,history,backups,locks}}/{PROJECT}/{stack}*"
+        # The DIY backend's layout (project mode): state, history, backups and the journal under
+        # <dir>/<project>/<stack>; the lock under .pulumi/locks/organization/<project>/<stack>/.
+        state = f"s3://<state-bucket>/.pulumi/{{stacks,history,backups,journal}}/{PROJECT}/{stack}*"
+        lock = f"s3://<state-bucket>/.pulumi/locks/organization/{PROJECT}/{stack}/"
         roles.append(
             CiRole(
                 name=f"airflow-ci-deploy-{stack}",
@@ -91,7 +94,7 @@ def ci_roles(repo: Path = REPO) -> list[CiRole]:
                 max_session_seconds=DEPLOY_SESSION_SECONDS,
                 grants=[
                     f"manage the {stack} stack's resources (Pulumi up)",
-                    f"read/write {state}",
+                    f"read/write {state} and {lock} (list it too: .ci/wait-for-lock)",
                     f"kms:Encrypt, kms:Decrypt, kms:GenerateDataKey on the key of alias/pulumi-airflow-{stack} only",
                     "an EKS access entry on the stack's cluster",
                 ],
@@ -109,7 +112,7 @@ def ci_roles(repo: Path = REPO) -> list[CiRole]:
                 grants=[
                     "read-only describe/list/get on the stack's services (no s3:GetObject outside the state prefix, "
                     "no secretsmanager:GetSecretValue)",
-                    f"read {state}; write only .pulumi/locks/{PROJECT}/{stack}/ (the DIY backend's lock)",
+                    f"read {state}; no write anywhere (a DIY-backend preview takes no lock)",
                     f"kms:Decrypt on the key of alias/pulumi-airflow-{stack} only",
                     "a read-only EKS access entry on the stack's cluster",
                 ],

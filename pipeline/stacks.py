@@ -113,6 +113,11 @@ def github_matrices(repo: Path = REPO) -> dict[str, dict[str, list[dict[str, str
     }
 
 
+def matrix_lines(repo: Path = REPO) -> list[str]:
+    """`key=JSON` per matrix, as the workflows read them from $GITHUB_OUTPUT."""
+    return [f"{key}={json.dumps(matrix, separators=(',', ':'))}" for key, matrix in github_matrices(repo).items()]
+
+
 def backend_problem(url: str) -> str | None:
     """The state backend the workflows support: a DIY S3 backend (no Pulumi Cloud login is wired)."""
     if url.startswith("s3://") and len(url) > len("s3://"):
@@ -126,12 +131,10 @@ def backend_problem(url: str) -> str | None:
 def main(argv: list[str]) -> int:
     if argv == ["matrix"]:
         try:
-            found = github_matrices()
+            print("\n".join(matrix_lines()))
         except ValueError as error:
             print(f"::error::{error}", file=sys.stderr)
             return 1
-        for key, matrix in found.items():
-            print(f"{key}={json.dumps(matrix, separators=(',', ':'))}")
         return 0
     if argv[:1] == ["check"] and len(argv) in (2, 4) and argv[2:3] in ([], ["--backend"]):
         problems = [secrets_provider_problem(argv[1]), *([backend_problem(argv[3])] if len(argv) == 4 else [])]

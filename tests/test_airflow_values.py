@@ -333,13 +333,13 @@ def test_non_prod_admin_password_comes_from_a_secret_file_never_from_values(stac
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_statsd_exporter_is_on_and_prometheus_may_scrape_through_network_policies(stack):
-    _, values = values_for(stack)
+    settings, values = values_for(stack)
     assert values["statsd"]["enabled"] is True
     assert "service" not in values["statsd"]  # the chart already annotates the Service for scraping
     _, scraped = values_for(stack, airflow_override(stack, metrics={"prometheusNamespace": "prometheus"}))
     peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "prometheus"}}}
     tasks = {
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": f"airflow-{stack}-tasks"}},
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": f"{settings.namespace}-tasks"}},
         "podSelector": {"matchLabels": {"tier": "airflow", "component": "worker", "release": "airflow"}},
     }
     assert scraped["statsd"]["extraNetworkPolicies"] == [peer, tasks]  # task pods send metrics too

@@ -127,10 +127,11 @@ def test_trust_policy_is_pinned_to_one_service_account(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_trust_policy_subjects_are_distinct(stack: str) -> None:
     subjects = set()
+    airflow_namespace = stack_settings(stack).namespace  # the stack file's, else airflow-<environment>
     for role in irsa_roles(stack).values():
         condition = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
         [subject] = [v for k, v in condition.items() if k.endswith(":sub")]
-        namespace = f"airflow-{stack}-tasks" if subject.endswith(":airflow-worker") else f"airflow-{stack}"
+        namespace = f"{airflow_namespace}-tasks" if subject.endswith(":airflow-worker") else airflow_namespace
         assert subject.startswith(f"system:serviceaccount:{namespace}:")
         subjects.add(subject)
     assert len(subjects) == 5

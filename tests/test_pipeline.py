@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from offline import REPO, read_stack_config
-from pipeline import drift
+from pipeline import drift, fourth_stack
+from pipeline.fourth_stack import staging_stack_file
 from pipeline.roles import ci_roles
-from pipeline.stacks import github_matrices, main, matrices, secrets_provider_problem, stack_environment
+from pipeline.stacks import (
+    github_matrices,
+    main,
+    matrices,
+    matrix_lines,
+    secrets_provider_problem,
+    stack_environment,
+)
 
 
 @pytest.fixture
@@ -20,18 +29,8 @@ def repo_with_staging(tmp_path: Path) -> Path:
     for path in [REPO / "Pulumi.yaml", *REPO.glob("Pulumi.*.yaml")]:
         shutil.copy(path, tmp_path / path.name)
     shutil.copytree(REPO / "policy" / "config", tmp_path / "policy" / "config")
-    uat = (REPO / "Pulumi.uat.yaml").read_text()
     # A second uat stack in uat's account and cluster: its own name prefix, namespace and secret prefixes.
-    staging = uat.replace("pulumi-airflow-uat", "pulumi-airflow-staging").replace(
-        "config:\n", "config:\n  airflow-platform:environment: uat\n  airflow-platform:namePrefix: etl-staging\n", 1
-    )
-    staging = staging.replace(
-        "  airflow-platform:airflow:\n",
-        "  airflow-platform:airflow:\n    namespace: airflow-staging\n    secretsBackend:\n"
-        "      connectionsPrefix: airflow/staging/connections\n      variablesPrefix: airflow/staging/variables\n",
-        1,
-    )
-    (tmp_path / "Pulumi.staging.yaml").write_text(staging)
+    (tmp_path / "Pulumi.staging.yaml").write_text(staging_stack_file((REPO / "Pulumi.uat.yaml").read_text()))
     return tmp_path
 
 
@@ -46,6 +45,59 @@ def test_a_fourth_stack_file_joins_the_preview_drift_and_deploy_matrices(repo_wi
     assert secrets_provider_problem("staging", repo_with_staging) is None
     config = read_stack_config(repo_with_staging, "staging")  # the program reads it as a uat stack
     assert config.values["airflow-platform:environment"] == "uat"
+
+
+def test_the_fourth_stack_check_copies_what_a_clone_holds_and_adds_the_stack_file(tmp_path: Path) -> None:
+    clone, copy = tmp_path / "clone", tmp_path / "copy"
+    (clone / "tests").mkdir(parents=True)
+    for name in ("Pulumi.yaml", "Pulumi.uat.yaml"):
+        shutil.copy(REPO / name, clone / name)
+    for name in ("tests/new_test.py", "tests/deleted.py", ".venv/bin/python", "notes.tmp"):
+        (clone / name).parent.mkdir(parents=True, exist_ok=True)
+        (clone / name).write_text("x\n")
+    (clone / ".gitignore").write_text(".venv/\n*.tmp\n")
+    git = ["git", "-c", "init.defaultBranch=main"]
+    subprocess.run([*git, "init", "-q"], cwd=clone, check=True)
+    subprocess.run(
+        [*git, "add", "Pulumi.yaml", "Pulumi.uat.yaml", ".gitignore", "tests/deleted.py"], cwd=clone, check=True
+    )
+    (clone / "tests/deleted.py").unlink()
+    copy.mkdir()
+    fourth_stack.copy_with_fourth_stack(clone, copy)
+    copied = {str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file()}
+    # Tracked and new files, not ignored ones nor ones deleted since.
+    assert copied == {"Pulumi.yaml", "Pulumi.uat.yaml", ".gitignore", "tests/new_test.py", "Pulumi.staging.yaml"}
+    staging = (copy / "Pulumi.staging.yaml").read_text()
+    assert "alias/pulumi-airflow-staging?" in staging and "placeholders" in staging.split("config:")[0]
+    settings = _settings(copy, "staging")  # names of its own, none derived from the word "staging"
+    assert (settings.environment, settings.name_prefix, settings.namespace) == ("uat", "etl-stg", "airflow-stg")
+
+
+def test_the_fourth_stack_check_reports_the_matrices_that_leave_it_out(repo_with_staging: Path) -> None:
+    assert fourth_stack.matrix_problems(0, "\n".join(matrix_lines(repo_with_staging))) == []
+    (repo_with_staging / "Pulumi.staging.yaml").unlink()
+    assert fourth_stack.matrix_problems(0, "\n".join(matrix_lines(repo_with_staging))) == [
+        "the 'all' matrix leaves out staging",
+        "the 'preview' matrix leaves out staging",
+        "the 'uat' matrix leaves out staging",
+    ]
+    [problem] = fourth_stack.matrix_problems(1, "::error::Pulumi.staging.yaml: environment 'x' is not one of ...")
+    assert problem.startswith("pipeline.stacks matrix exits 1") and "Pulumi.staging.yaml" in problem
+
+
+def test_the_fourth_stack_check_names_the_failing_tests_in_one_line() -> None:
+    output = (
+        "..F.E\n=== short test summary info ===\n"
+        "FAILED tests/test_irsa.py::test_subjects[staging] - AssertionError: ...\n"
+        "ERROR tests/test_x.py::test_y[staging] - KeyError\n2 failed, 1 error in 3.1s\n"
+    )
+    assert fourth_stack.suite_problems(0, output) == []
+    assert fourth_stack.suite_problems(1, output) == [
+        "2 tests fail: tests/test_irsa.py::test_subjects[staging], tests/test_x.py::test_y[staging]"
+    ]
+    assert fourth_stack.suite_problems(4, "ERROR: file or directory not found: tests\n\n") == [
+        "the test suite exits 4: ERROR: file or directory not found: tests"
+    ]
 
 
 def test_a_prod_named_stack_is_prod_whatever_its_file_says(repo_with_staging: Path) -> None:
@@ -110,13 +162,19 @@ def test_drift_lists_the_resources_that_would_change() -> None:
     ]
 
 
-def _unique_names(directory: Path, stack: str) -> set[str]:
-    """What must be unique in one account and cluster, from the stack's validated settings (no program run)."""
+def _settings(directory: Path, stack: str):
+    """The stack's validated settings, read from the stack file in directory (no program run)."""
     from config.loader import settings_from_flat_config
-    from config.naming import aws_names, bucket_name
 
     config = read_stack_config(directory, stack)
-    settings = settings_from_flat_config(config.values, config.secret_keys, stack)
+    return settings_from_flat_config(config.values, config.secret_keys, stack)
+
+
+def _unique_names(directory: Path, stack: str) -> set[str]:
+    """What must be unique in one account and cluster, from the stack's validated settings (no program run)."""
+    from config.naming import aws_names, bucket_name
+
+    settings = _settings(directory, stack)
     names = aws_names(settings)
     return {
         names.db_identifier,
@@ -133,3 +191,14 @@ def _unique_names(directory: Path, stack: str) -> set[str]:
 def test_a_second_uat_stack_set_up_as_the_readme_says_collides_with_nothing(repo_with_staging: Path) -> None:
     ours, uat = _unique_names(repo_with_staging, "staging"), _unique_names(repo_with_staging, "uat")
     assert len(ours) == len(uat) and not ours & uat, ours & uat
+
+
+def test_only_deploy_roles_may_write_the_stack_lock_where_the_diy_backend_puts_it() -> None:
+    for role in ci_roles():
+        grants = " ".join(role.grants)
+        lock = f".pulumi/locks/organization/airflow-platform/{role.stack}/"
+        if role.kind == "deploy":
+            assert "read/write s3://<state-bucket>/.pulumi/{stacks,history,backups,journal}" in grants
+            assert lock in grants
+        else:  # `pulumi preview` takes no lock: a PR's role that could write one could block deploys
+            assert "no write anywhere" in grants and "/.pulumi/locks/" not in grants

@@ -534,3 +534,27 @@ def test_pack_runtime_pins_match_the_project() -> None:
 
     pack, project = pins(REPO / "policy" / "requirements.txt"), pins(REPO / "requirements.txt")
     assert pack and all(project.get(name) == version for name, version in pack.items())
+
+
+def test_pulumi_policy_still_offers_rules_no_stack_name_or_stack_config() -> None:
+    """The pack reads PULUMI_STACK/PULUMI_CONFIG (policy/rules/common.py) because pulumi-policy has no API for them.
+
+    When an upgrade adds one to the rule arguments, this fails: switch the pack to it.
+    """
+    import inspect
+
+    from pulumi_policy import ResourceValidationArgs, StackValidationArgs
+
+    for args in (ResourceValidationArgs, StackValidationArgs):
+        assert set(inspect.signature(args.__init__).parameters) <= {
+            "self",
+            "resource_type",
+            "props",
+            "urn",
+            "name",
+            "opts",
+            "provider",
+            "resources",
+            "config",
+            "stack_tags",
+        }, args

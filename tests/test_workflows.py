@@ -111,17 +111,19 @@ def test_pull_request_jobs_never_reach_a_prod_or_deploy_credential() -> None:
 
 
 def test_every_pulumi_job_first_checks_its_stack_file_and_every_deploy_first_checks_the_head_of_main() -> None:
+    """Checkout, then setup-python (a self-hosted runner may have no python3), then the stack-file check."""
     for name in PULUMI_WORKFLOWS:
         for job_id, job in workflow(name)["jobs"].items():
             if not steps_using(job, "pulumi/actions"):
                 continue
-            assert job["steps"][0]["uses"].startswith("actions/checkout@"), (name, job_id)
+            first = [str(step.get("uses", "")).split("@")[0] for step in job["steps"][:2]]
+            assert first == ["actions/checkout", "actions/setup-python"], (name, job_id)
             check = step_index(job, lambda s: "pipeline.stacks check" in str(s.get("run", "")))
             credentials = step_index(job, lambda s: str(s.get("uses", "")).startswith(CREDENTIALS + "@"))
-            assert check == 1 and check < credentials, (name, job_id)  # the first step after the checkout
+            assert check == 2 and check < credentials, (name, job_id)  # before any install or credential
             if name == "deploy.yml":
                 guard = step_index(job, lambda s: s.get("run") == ".ci/head-of-main")
-                assert guard == 2, job_id  # next: before Python, the install, the credentials and Pulumi
+                assert guard == 3, job_id  # next: before the install, the credentials and Pulumi
 
 
 def test_deploy_promotes_dev_uat_then_previews_prod_before_the_gate() -> None:
@@ -145,6 +147,25 @@ def test_deploy_promotes_dev_uat_then_previews_prod_before_the_gate() -> None:
     assert preview["permissions"] == {"contents": "read", "id-token": "write"}
 
 
+def test_every_up_first_waits_for_the_stacks_lock_with_its_credentials() -> None:
+    """A lock held outside CI (or left by a killed run) makes `up` wait, bounded, instead of failing at once."""
+    ups = 0
+    for job_id, job in workflow("deploy.yml")["jobs"].items():
+        for step in steps_using(job, "pulumi/actions"):
+            if step["with"].get("command") != "up":
+                continue
+            ups += 1
+            up = job["steps"].index(step)
+            wait = job["steps"][up - 1]
+            assert wait["run"] == '.ci/wait-for-lock "$STACK"', job_id
+            assert wait["env"] == {
+                "STACK": "${{ matrix.stack }}",
+                "PULUMI_BACKEND_URL": "${{ vars.PULUMI_BACKEND_URL }}",
+            }
+            assert step_index(job, lambda s: str(s.get("uses", "")).startswith(CREDENTIALS + "@")) < up - 1, job_id
+    assert ups == 3
+
+
 def test_the_dispatch_gate_replaces_required_reviewers_when_asked() -> None:
     """PROD_GATE=dispatch: no prod deploy on push; a manual run by a listed approver, checked before credentials."""
     deploy = workflow("deploy.yml")
@@ -154,6 +175,9 @@ def test_the_dispatch_gate_replaces_required_reviewers_when_asked() -> None:
     approver = step_index(prod, lambda s: s.get("run") == ".ci/prod-approver")
     assert prod["steps"][approver]["if"] == "github.event_name == 'workflow_dispatch'"
     assert prod["steps"][approver]["env"]["APPROVERS"] == "${{ vars.PROD_APPROVERS }}"
+    assert prod["steps"][approver]["env"]["STACK"] == "${{ matrix.stack }}"
+    # Who wrote the change: pull requests and their commits since the commit last deployed to the stack.
+    assert prod["permissions"]["pull-requests"] == "read" and prod["permissions"]["deployments"] == "read"
     assert approver < step_index(prod, lambda s: str(s.get("uses", "")).startswith(CREDENTIALS + "@"))
     for job_id in ("deploy-dev", "deploy-uat", "preview-prod"):
         assert "if" not in deploy["jobs"][job_id]
@@ -178,17 +202,42 @@ def test_matrices_come_from_the_stack_files_and_every_stack_has_a_policy_config(
     assert all((REPO / e["policyConfig"]).is_file() for e in every)
 
 
-def test_drift_shares_the_deploy_group_and_reports_through_one_issue_per_stack() -> None:
+def test_drift_checks_the_last_deployed_commit_apart_from_deploys_and_reports_through_one_issue_per_stack() -> None:
     job = workflow("drift.yml")["jobs"]["drift"]
-    assert job["concurrency"] == {"group": "pulumi-${{ matrix.stack }}", "cancel-in-progress": False}
-    assert job["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
+    # Its own group: a newer pending job cancels an older pending one in a group, cancel-in-progress or not.
+    assert job["concurrency"] == {"group": "drift-${{ matrix.stack }}", "cancel-in-progress": False}
+    deploy_groups = {j["concurrency"]["group"] for j in workflow("deploy.yml")["jobs"].values() if "concurrency" in j}
+    assert deploy_groups == {"pulumi-${{ matrix.stack }}"}
+    assert job["permissions"] == {
+        "contents": "read",
+        "id-token": "write",
+        "issues": "write",
+        "actions": "read",
+        "deployments": "read",
+    }
     assert job["strategy"]["matrix"] == "${{ fromJSON(needs.stacks.outputs.all) }}"
+    steps = job["steps"]
+    target = step_index(job, lambda s: s.get("run") == '.ci/drift-target "$STACK"')
+    assert steps[target]["id"] == "target"
+    # Everything after it runs only with a deployed commit: the checkout of it, the install, credentials, drift.
+    checkout = target + 1
+    assert steps[checkout]["uses"].startswith("actions/checkout@")
+    assert steps[checkout]["with"] == {
+        "ref": "${{ steps.target.outputs.sha }}",
+        "path": "deployed",
+        "persist-credentials": False,
+    }
+    assert all(step["if"] == "steps.target.outputs.sha != ''" for step in steps[checkout:])
+    assert steps[checkout + 1]["run"] == "deployed/.ci/pulumi-venvs"
+    assert target < step_index(job, lambda s: str(s.get("uses", "")).startswith(CREDENTIALS + "@"))
     drift = step_index(job, lambda s: str(s.get("run", "")).startswith(".ci/drift "))
     issue = step_index(job, lambda s: str(s.get("run", "")).startswith(".ci/drift-issue "))
-    assert drift + 1 == issue and job["steps"][drift]["id"] == "drift"
-    assert job["steps"][issue]["env"]["RESULT"] == "${{ steps.drift.outputs.result }}"
+    assert steps[drift]["run"] == '.ci/drift "$STACK" "$POLICY_CONFIG" deployed'
+    assert drift + 1 == issue and steps[drift]["id"] == "drift"
+    assert steps[issue]["env"]["RESULT"] == "${{ steps.drift.outputs.result }}"
     script = (REPO / ".ci" / "drift-issue").read_text()
     assert all(word in script for word in ("drift)", "clean)", "policy)", "gh issue close", "gh issue create"))
+    assert "deploy-running" in script  # drift found while a deploy started is not reported
 
 
 def test_codeowners_guard_what_judges_and_deploys_the_program() -> None:

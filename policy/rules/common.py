@@ -19,6 +19,12 @@ PROD = "prod"
 PROD_WORDS = frozenset({"prod", "production"})
 
 
+# Where the stack name and config come from. pulumi-policy 1.21.0 gives a rule no API for them: its
+# ResourceValidationArgs/StackValidationArgs carry the *pack's* config (`get_config()`) and `stack_tags` only;
+# the engine's ConfigureStack request does name the stack and its config, but policy.py keeps just its tags.
+# Its one other route, `pulumi.get_stack()` / `pulumi.Config`, is filled by `_configure_runtime_settings()`
+# from these same PULUMI_STACK / PULUMI_CONFIG variables (and only when PULUMI_PROJECT, PULUMI_STACK and
+# PULUMI_DRY_RUN are all set), so reading the variables is no weaker; with none set, prod rules apply.
 def stack_name(environ: Mapping[str, str] | None = None) -> str | None:
     """The stack's own name (PULUMI_STACK may be org/project/stack)."""
     environ = os.environ if environ is None else environ
