@@ -17,8 +17,8 @@ from components.common import keyed_checksum
 from offline import run_stack
 from offline.engine import Inventory, is_secret_value, unwrap
 from tests.support import STACKS, name_stem, namespace_of, stack_inventory, stack_settings
-from tests.values_support import GIT_HTTPS, GIT_SSH, airflow_override
-from tests.variants import git_ssh_prod
+from tests.values_support import AIRFLOW_2, GIT_HTTPS, GIT_SSH, airflow_override
+from tests.variants import airflow_2_stack, git_ssh_prod
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SECRET = "kubernetes:core/v1:Secret"
@@ -301,8 +301,8 @@ def test_the_master_password_reaches_only_the_bootstrap_secret(run_components):
 
 
 def test_airflow_2_stack_wires_the_webserver_role_end_to_end():
-    overrides = airflow_override("uat", version="2.10.5")
-    inventory = run_stack("uat", overrides)
+    overrides = airflow_override("uat", **AIRFLOW_2)
+    inventory = airflow_2_stack("uat")
     settings = stack_settings("uat", overrides)
     arns = inventory.outputs["roleArns"]
     assert set(arns) == {"scheduler", "webserver", "worker", "triggerer"}
@@ -390,8 +390,8 @@ def test_airflow_3_gets_an_asyncpg_url_with_ssl_not_sslmode():
 
 
 def test_airflow_2_has_no_async_url():
-    overrides = airflow_override("uat", version="2.10.5")
-    inventory = run_stack("uat", overrides)
+    overrides = airflow_override("uat", **AIRFLOW_2)
+    inventory = airflow_2_stack("uat")
     names = stack_settings("uat", overrides).shape.secret_names
     assert set(unwrap(secrets_by_name(inventory)[names.metadata]["stringData"])) == {"connection"}
     assert "secret" not in release_inputs(inventory)["values"]
