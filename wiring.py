@@ -412,12 +412,17 @@ def log_shipper_args(
         source_namespace=settings.namespace,
         region=settings.aws_region,
         routes=[
-            LogRoute(key=key, log_group_name=f"{names.log_group_prefix}/{key}", containers=containers)
+            LogRoute(
+                key=key,
+                log_group_name=f"{names.log_group_prefix}/{key}",
+                containers=containers,
+                # Task pods run in their own namespace (`<namespace>-tasks`).
+                namespace=shape.task_namespace if key == TASK_PODS else None,
+            )
             for key, containers in log_routes(settings)
         ],
-        excluded_containers=()
-        if settings.component_logs.include_task_pods
-        else (shape.main_container(Workload.WORKER),),
+        # The task container is no component: never in `other`, even should a task pod run in the Airflow namespace.
+        excluded_containers=(shape.main_container(Workload.WORKER),),
         oidc_provider_arn=oidc_provider_arn,
         oidc_issuer=oidc_issuer,
         role_name=names.log_shipper_role,
