@@ -72,7 +72,9 @@ def replication_statements(
 ) -> list[dict[str, Any]]:
     """What S3 needs to replicate one bucket into another: read the source's versions, write replicas.
 
-    No `s3:ReplicateDelete`: delete markers are not replicated. KMS only through S3 in each region.
+    No `s3:ReplicateDelete`: delete markers are not replicated. KMS only through S3 in each region and only for
+    the pair's objects: with S3 Bucket Keys on, S3's encryption context is the bucket's ARN (an object's ARN
+    for objects written without the bucket key), so each key statement admits exactly those two forms.
     """
     statements: list[dict[str, Any]] = [
         {
@@ -101,7 +103,7 @@ def replication_statements(
                 "Effect": "Allow",
                 "Action": ["kms:Decrypt"],
                 "Resource": [source_key_arn],
-                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{source_region}.amazonaws.com"}},
+                "Condition": _through_s3_for(source_region, source_arn),
             }
         )
     if replica_key_arn:
@@ -109,12 +111,22 @@ def replication_statements(
             {
                 "Sid": "EncryptReplicas",
                 "Effect": "Allow",
-                "Action": ["kms:Encrypt"],
+                # Encrypt is what AWS's replication examples grant; GenerateDataKey is what S3 calls to make the
+                # replica bucket's bucket-level key (same conditions, so no other use of the key opens up).
+                "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
                 "Resource": [replica_key_arn],
-                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{replica_region}.amazonaws.com"}},
+                "Condition": _through_s3_for(replica_region, replica_arn),
             }
         )
     return statements
+
+
+def _through_s3_for(region: str, bucket_arn: str) -> dict[str, Any]:
+    """KMS conditions: called by S3 in ``region``, for ``bucket_arn`` (bucket-key context) or one of its objects."""
+    return {
+        "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+        "StringLike": {"kms:EncryptionContext:aws:s3:arn": [bucket_arn, f"{bucket_arn}/*"]},
+    }
 
 
 class DisasterRecoveryCopy(pulumi.ComponentResource):
@@ -158,6 +170,9 @@ class DisasterRecoveryCopy(pulumi.ComponentResource):
         """Replicate ``source`` into its replica here: the role's policy for the pair, then the configuration."""
         args = self._args
         replica = self.replicas[source.key]
+        if source.kms_key_arn is None:
+            # S3 re-encrypts replicas with the replica's key only for SSE-KMS source objects.
+            raise ValueError(f"bucket {source.key}: the source must be SSE-KMS for its replicas to use the DR key")
         statements = pulumi.Output.all(source.arn, replica.arn).apply(
             lambda arns: policy_document(
                 replication_statements(
