@@ -39,6 +39,9 @@ class DisasterRecoveryArgs:
     its `kms_key_arn` must be the DR key."""
     replicated: Sequence[str] = ("dags",)
     """Which of the replicas exist and are fed: `dags`, optionally `logs`. Default: the DAG bucket."""
+    provider_settings: Mapping[str, Any] = field(default_factory=dict)
+    """`aws.Provider` arguments besides the region, e.g. the stack's default provider's `profile`, `assume_roles`,
+    `allowed_account_ids`, `default_tags`, so the DR region is reached as the same identity. Default: none."""
     replication_role_name: str | None = None
     """Name of the IAM role S3 assumes to replicate. Default: auto-named."""
     protection: Protection = field(default_factory=Protection)
@@ -57,6 +60,8 @@ class DisasterRecoveryArgs:
             raise ValueError("replicas.kms_key_arn: the replica buckets are encrypted with the DR key")
         if not set(self.replicated) <= {"dags", "logs"} or "dags" not in self.replicated:
             raise ValueError(f"replicated: dags, optionally logs (given {list(self.replicated)})")
+        if "region" in self.provider_settings:
+            raise ValueError("provider_settings: the DR provider's region is `region`")
         if not 1 <= self.backup_retention_days <= 35:
             raise ValueError(f"backup_retention_days {self.backup_retention_days}: RDS keeps 1-35 days")
 
@@ -121,6 +126,23 @@ def replication_statements(
     return statements
 
 
+def _typed_provider_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain provider settings (snake_case fields) as the SDK's argument types, so they reach the provider
+    under their schema names."""
+    typed = dict(settings)
+    if "assume_roles" in typed:
+        typed["assume_roles"] = [aws.ProviderAssumeRoleArgs(**role) for role in typed["assume_roles"]]
+    if "assume_role_with_web_identity" in typed:
+        typed["assume_role_with_web_identity"] = aws.ProviderAssumeRoleWithWebIdentityArgs(
+            **typed["assume_role_with_web_identity"]
+        )
+    if "default_tags" in typed:
+        typed["default_tags"] = aws.ProviderDefaultTagsArgs(**typed["default_tags"])
+    if "ignore_tags" in typed:
+        typed["ignore_tags"] = aws.ProviderIgnoreTagsArgs(**typed["ignore_tags"])
+    return typed
+
+
 def _through_s3_for(region: str, bucket_arn: str) -> dict[str, Any]:
     """KMS conditions: called by S3 in ``region``, for ``bucket_arn`` (bucket-key context) or one of its objects."""
     return {
@@ -138,7 +160,10 @@ class DisasterRecoveryCopy(pulumi.ComponentResource):
         self._args = args
         self.region = args.region
         self.provider = aws.Provider(
-            f"{name}-{args.region}", region=args.region, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-{args.region}",
+            region=args.region,
+            **_typed_provider_settings(args.provider_settings),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         in_dr = args.protection.options(self, provider=self.provider)
         self.backups = aws.rds.InstanceAutomatedBackupsReplication(

@@ -80,6 +80,32 @@ def test_the_dr_copy_has_its_own_provider_for_the_dr_region(stack: str) -> None:
     assert stack_inventory(stack).by_urn(provider.parent).type == COMPONENT
 
 
+def test_the_dr_provider_acts_as_the_stacks_default_provider_in_the_dr_region() -> None:
+    from tests.variants import prod_with_provider_config
+
+    inputs = prod_with_provider_config().one(PROVIDER).inputs
+    # Providers get their object and list inputs as JSON text.
+    provider = {
+        k: json.loads(v) if k in ("assumeRoles", "allowedAccountIds", "defaultTags") else v for k, v in inputs.items()
+    }
+    assert provider["region"] == stack_settings("prod").dr.region
+    assert provider["profile"] == "platform-prod"
+    assert provider["assumeRoles"] == [{"roleArn": "arn:aws:iam::111122223333:role/deployer", "sessionName": "pulumi"}]
+    assert provider["allowedAccountIds"] == ["111122223333"]
+    assert provider["defaultTags"] == {"tags": {"cost-centre": "data", "team:owner": "platform"}}
+
+
+def test_the_single_role_spelling_and_ignore_tags_convert_and_nothing_set_means_nothing_copied() -> None:
+    import wiring
+
+    assert wiring.dr_provider_settings({}) == {}
+    role = '{"roleArn": "arn:aws:iam::1:role/r", "externalId": "x"}'
+    assert wiring.dr_provider_settings({"assumeRole": role, "ignoreTags": '{"keyPrefixes": ["kube"]}'}) == {
+        "assume_roles": [{"role_arn": "arn:aws:iam::1:role/r", "external_id": "x"}],
+        "ignore_tags": {"key_prefixes": ["kube"]},
+    }
+
+
 @per_dr_stack
 def test_every_dr_resource_uses_the_dr_region_provider(stack: str) -> None:
     resources = [r for r in dr_resources(stack) if r.type != PROVIDER]

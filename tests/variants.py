@@ -35,3 +35,18 @@ def airflow_2_stack(stack: str) -> Inventory:
 def git_ssh_prod() -> Inventory:
     """Prod with DAGs from git-sync over SSH (key and known_hosts)."""
     return run_stack("prod", GIT_SSH)
+
+
+# The stack's default-provider settings the DR provider must copy (test_disaster_recovery.py).
+AWS_PROVIDER_CONFIG: dict[str, Any] = {
+    "aws:profile": "platform-prod",
+    "aws:assumeRoles": [{"roleArn": "arn:aws:iam::111122223333:role/deployer", "sessionName": "pulumi"}],
+    "aws:allowedAccountIds": ["111122223333"],
+    "aws:defaultTags": {"tags": {"cost-centre": "data", "team:owner": "platform"}},
+}
+
+
+@cache
+def prod_with_provider_config() -> Inventory:
+    """Prod with a profile, an assumed role, an account guard and default tags on the default provider."""
+    return run_stack("prod", AWS_PROVIDER_CONFIG)
