@@ -482,6 +482,7 @@ def dr_args(
     account_id: pulumi.Output[str],
     source_db_instance_arn: pulumi.Input[str],
     provider_settings: Mapping[str, Any] | None = None,
+    source_db_resource_id: pulumi.Input[str] | None = None,
 ) -> DisasterRecoveryArgs | None:
     """The copy in `dr.region` (replicated DB backups, replica buckets on the source's baseline), or None."""
     dr = settings.dr
@@ -503,6 +504,7 @@ def dr_args(
         source_region=settings.aws_region,
         kms_key_arn=dr.kms_key_arn,
         source_db_instance_arn=source_db_instance_arn,
+        source_db_resource_id=source_db_resource_id,
         backup_retention_days=dr.backup_retention_days or settings.database.backup_retention_days,
         provider_settings=dict(provider_settings or {}),
         replicas=replicas,

@@ -39,6 +39,10 @@ class DisasterRecoveryArgs:
     its `kms_key_arn` must be the DR key."""
     replicated: Sequence[str] = ("dags",)
     """Which of the replicas exist and are fed: `dags`, optionally `logs`. Default: the DAG bucket."""
+    source_db_resource_id: pulumi.Input[str] | None = None
+    """The instance's DbiResourceId, which replication is tied to: a restore into the same identifier keeps the
+    ARN but changes this, and the replication is then replaced (stopped, started for the new instance).
+    Default: none (not replaced on a restore)."""
     provider_settings: Mapping[str, Any] = field(default_factory=dict)
     """`aws.Provider` arguments besides the region, e.g. the stack's default provider's `profile`, `assume_roles`,
     `allowed_account_ids`, `default_tags`, so the DR region is reached as the same identity. Default: none."""
@@ -166,12 +170,19 @@ class DisasterRecoveryCopy(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         in_dr = args.protection.options(self, provider=self.provider)
+        # Stop and start are keyed on the instance ARN (its identifier): stop the old one first, or the start
+        # for the restored instance would be stopped right after.
         self.backups = aws.rds.InstanceAutomatedBackupsReplication(
             f"{name}-db-backups",
             source_db_instance_arn=args.source_db_instance_arn,
             retention_period=args.backup_retention_days,
             kms_key_id=args.kms_key_arn,
-            opts=in_dr,
+            opts=pulumi.ResourceOptions.merge(
+                in_dr,
+                pulumi.ResourceOptions(replacement_trigger=args.source_db_resource_id, delete_before_replace=True),
+            )
+            if args.source_db_resource_id is not None
+            else in_dr,
         )
         specs = {"dags": args.replicas.dags, "logs": args.replicas.logs}
         self.replicas: dict[str, AirflowBucket] = {

@@ -151,6 +151,18 @@ def test_automated_backups_are_replicated_with_the_dr_key_and_the_stated_retenti
     assert replication["kmsKeyId"].split(":")[3] == settings.dr.region
 
 
+@per_dr_stack
+def test_a_restore_into_the_same_identifier_replaces_the_backup_replication(stack: str) -> None:
+    from offline.cloud import digest
+
+    # The restore runbook keeps the identifier (so the ARN) but the new instance has a new DbiResourceId, which is
+    # what RDS replicates: the replication is keyed on it, and is stopped before it is started again (both by ARN).
+    replication = stack_inventory(stack).one(BACKUPS)
+    instance = stack_inventory(stack).one("aws:rds/instance:Instance")
+    assert replication.replacement_trigger == "db-" + digest(instance.inputs["identifier"], 26, upper=True)
+    assert replication.delete_before_replace and instance.urn in replication.dependencies
+
+
 def test_the_replicated_retention_can_be_set_apart_from_the_sources() -> None:
     settings = make_settings("prod", dr={**DR, "backupRetentionDays": 7})
     assert settings.dr.backup_retention_days == 7 and settings.database.backup_retention_days == 14
@@ -319,3 +331,83 @@ def test_the_plan_shows_the_dr_copy_exactly_where_dr_is_on(stack: str) -> None:
     assert f"+ {BACKUPS}  dr-db-backups{protect}" in text
     assert f"+ {REPLICATION}  buckets-dags-replication{protect}" in text
     assert "prod" in {stack_settings(s).environment for s in DR_STACKS}  # prod's profile turns DR on
+
+
+# -- the DR stack of the runbook ---------------------------------------------------------------
+
+ACCOUNT = "111122223333"
+
+
+def dr_stack_settings(stack: str, *, own_prefix: bool = True):
+    """The runbook's step 2 applied to a DR stack file: `Pulumi.<stack>-dr.yaml`, a copy of the stack's file in
+    dr.region (region, key, topic, certificate, cluster of that region), its environment stated,
+    `namePrefix: <namePrefix>-dr`, dr off."""
+    from config.loader import settings_from_flat_config
+    from offline import REPO, read_stack_config
+    from tests.support import override
+
+    source = stack_settings(stack)
+    region = str(source.dr.region)
+
+    def moved(arn: str | None) -> str | None:
+        return arn.replace(f":{source.aws_region}:", f":{region}:") if arn else arn
+
+    overrides = {
+        "aws:region": region,
+        f"{P}environment": source.environment,
+        **override(stack, "cluster.name", f"{source.cluster.name}-dr"),
+        **override(stack, "encryption.kmsKeyArn", source.dr.kms_key_arn),
+        **override(stack, "database.alarms.snsTopicArn", moved(source.database.alarms.sns_topic_arn)),
+        **override(stack, "frontDoor.certificateArn", moved(source.front_door.certificate_arn)),
+        **override(stack, "dr.enabled", False),
+    }
+    if own_prefix:
+        overrides[f"{P}namePrefix"] = f"{source.name_prefix}-dr"
+    config = read_stack_config(REPO, stack, overrides)
+    return settings_from_flat_config(config.values, config.secret_keys, f"{stack}-dr")
+
+
+def account_global_names(settings) -> set[str]:
+    """IAM role and S3 bucket names (one namespace per account, or per partition): what two stacks must not share."""
+    from config.naming import aws_names, bucket_name, dr_bucket_name, lb_log_bucket_name
+
+    names = aws_names(settings)
+    roles = {
+        names.db_monitoring_role,
+        names.node_role,
+        names.lb_controller_role,
+        names.log_shipper_role,
+        names.replication_role,
+        *names.irsa_roles.values(),
+        *names.publisher_roles.values(),
+    }
+    buckets = {bucket_name(settings, kind, ACCOUNT) for kind in ("dags", "logs")}
+    buckets.add(lb_log_bucket_name(settings, ACCOUNT))
+    if settings.dr.enabled:
+        buckets |= {dr_bucket_name(settings, kind, ACCOUNT) for kind in ("dags", "logs")}
+    return (roles | buckets) - {None}
+
+
+@per_dr_stack
+def test_the_runbooks_dr_stack_shares_no_account_global_name_with_its_source(stack: str) -> None:
+    dr_stack = dr_stack_settings(stack)
+    assert (
+        dr_stack.environment == stack_settings(stack).environment
+        and dr_stack.aws_region == stack_settings(stack).dr.region
+    )
+    assert not account_global_names(dr_stack) & account_global_names(stack_settings(stack))
+    # Why the runbook gives the DR stack a prefix of its own: with the source's, every role name and the DAG bucket
+    # (which would be the replica itself) collide.
+    same_prefix = account_global_names(dr_stack_settings(stack, own_prefix=False)) & account_global_names(
+        stack_settings(stack)
+    )
+    assert replica_of(stack, "dags") in same_prefix and f"{name_stem(stack)}-metadata-rds-monitoring" in same_prefix
+
+
+def test_the_runbook_gives_the_dr_stack_its_own_prefix_and_cluster() -> None:
+    from offline import REPO
+
+    readme = (REPO / "README.md").read_text()
+    runbook = readme[readme.index("**Recover in the DR region**") :]
+    step = runbook[runbook.index("\n2. ") : runbook.index("\n3. ")]
+    assert "`namePrefix: <namePrefix>-dr`" in step and "differently from the source's" in step
