@@ -297,14 +297,16 @@ Traceback (most recent call last):
 airflow.exceptions.AirflowException: boom
 [2026-03-01T10:00:02.000+0000] {scheduler_job_runner.py:1200} INFO - Heartbeat"""
 
+# As Airflow 3.1.7 writes them to a container's stdout (structlog's console renderer; checked by running it with
+# stdout not a terminal: no ANSI colour codes, whatever `[logging] colored_console_log` says).
 AIRFLOW_3 = """\
-2026-03-01T10:00:00.000000Z [info     ] Starting the scheduler [airflow.cli.commands.scheduler_command]
-2026-03-01T10:00:01.000000Z [error    ] Exception when executing SchedulerJob._run_scheduler_loop [airflow.jobs.scheduler_job_runner]
+2026-03-01T10:00:00.000000Z [info     ] Starting the scheduler         [airflow.cli.commands.scheduler_command] loc=scheduler_command.py:51
+2026-03-01T10:00:01.000000Z [error    ] Exception when executing SchedulerJob._run_scheduler_loop [airflow.jobs.scheduler_job_runner] loc=scheduler_job_runner.py:1020
 Traceback (most recent call last):
   File "/home/airflow/.local/lib/python3.12/site-packages/airflow/jobs/scheduler_job_runner.py", line 1010, in _execute
     self._run_scheduler_loop()
 KeyError: 'dag_id'
-2026-03-01T10:00:02.000000Z [info     ] Loop done [airflow.jobs.scheduler_job_runner]"""
+2026-03-01T10:00:02.000000Z [info     ] Loop done                      [airflow.jobs.scheduler_job_runner] loc=scheduler_job_runner.py:1200"""
 
 
 @pytest.mark.parametrize("sample", [AIRFLOW_2, AIRFLOW_3], ids=["airflow-2", "airflow-3"])
@@ -353,8 +355,8 @@ def test_scheduler_errors_alarm_to_the_stacks_topic(stack: str) -> None:
     "line",
     [
         "[2026-03-01T10:00:01.000+0000] {scheduler_job_runner.py:870} ERROR - Exception when executing",
-        "2026-03-01T10:00:01.000000Z [error    ] Exception when executing [airflow.jobs.scheduler_job_runner]",
-        "2026-03-01T10:00:01.000000Z [critical ] Scheduler exited [airflow.jobs.scheduler_job_runner]",
+        "2026-03-01T10:00:01.000000Z [error    ] Exception when executing [airflow.jobs.scheduler_job_runner] loc=x.py:8",
+        "2026-03-01T10:00:01.000000Z [critical ] Scheduler exited               [airflow.jobs.scheduler_job_runner]",
     ],
 )
 def test_the_filter_pattern_matches_airflow_2_and_3_error_lines(line: str) -> None:
@@ -366,6 +368,24 @@ def test_the_filter_pattern_matches_airflow_2_and_3_error_lines(line: str) -> No
     assert not any(
         term in line.replace("ERROR", "INFO").replace("[error", "[info").replace("[critical", "[info") for term in terms
     )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_scheduler_writes_uncoloured_lines_the_filter_can_match(stack: str) -> None:
+    """With colours on and a terminal, Airflow 3's level reads `[<ESC>[31m<ESC>[1merror` and `[error` never
+    matches: colours stay off in airflow.cfg and no Airflow container gets a terminal."""
+    import configparser
+
+    from tests.render_support import rendered_stack
+
+    chart = rendered_stack(stack)
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read_string(chart.airflow_cfg())
+    assert cfg["logging"]["colored_console_log"] == "False"
+    for kind in ("Deployment", "StatefulSet"):
+        for workload in chart.of_kind(kind):
+            for container in workload["spec"]["template"]["spec"]["containers"]:
+                assert not container.get("tty"), (workload["metadata"]["name"], container["name"])
 
 
 @pytest.mark.parametrize("stack", STACKS)
