@@ -81,9 +81,9 @@ def test_the_dr_copy_has_its_own_provider_for_the_dr_region(stack: str) -> None:
 
 
 def test_the_dr_provider_acts_as_the_stacks_default_provider_in_the_dr_region() -> None:
-    from tests.variants import prod_with_provider_config
+    from tests.variants import git_ssh_prod  # its default provider carries AWS_PROVIDER_CONFIG
 
-    inputs = prod_with_provider_config().one(PROVIDER).inputs
+    inputs = git_ssh_prod().one(PROVIDER).inputs
     # Providers get their object and list inputs as JSON text.
     provider = {
         k: json.loads(v) if k in ("assumeRoles", "allowedAccountIds", "defaultTags") else v for k, v in inputs.items()

@@ -31,12 +31,6 @@ def airflow_2_stack(stack: str) -> Inventory:
     return run_stack(stack, airflow_override(stack, **AIRFLOW_2))
 
 
-@cache
-def git_ssh_prod() -> Inventory:
-    """Prod with DAGs from git-sync over SSH (key and known_hosts)."""
-    return run_stack("prod", GIT_SSH)
-
-
 # The stack's default-provider settings the DR provider must copy (test_disaster_recovery.py).
 AWS_PROVIDER_CONFIG: dict[str, Any] = {
     "aws:profile": "platform-prod",
@@ -47,6 +41,7 @@ AWS_PROVIDER_CONFIG: dict[str, Any] = {
 
 
 @cache
-def prod_with_provider_config() -> Inventory:
-    """Prod with a profile, an assumed role, an account guard and default tags on the default provider."""
-    return run_stack("prod", AWS_PROVIDER_CONFIG)
+def git_ssh_prod() -> Inventory:
+    """Prod with DAGs from git-sync over SSH (key and known_hosts); its default provider also has a profile, an
+    assumed role, an account guard and default tags (`AWS_PROVIDER_CONFIG`), so one run serves both tests."""
+    return run_stack("prod", {**GIT_SSH, **AWS_PROVIDER_CONFIG})
