@@ -91,7 +91,12 @@ if log_groups is not None and shipper_args is not None:
     )
 
 # Disaster recovery: DB backups and the buckets copied to dr.region (README: "Disaster recovery").
-recovery_args = wiring.dr_args(settings, names, account_id, database.arn)
+# The DR provider reaches its region as the default provider does (profile, assumed roles, account guard, tags).
+aws_config = pulumi.Config("aws")
+dr_provider = wiring.dr_provider_settings({key: aws_config.get(key) for key in wiring.DR_PROVIDER_KEYS})
+recovery_args = wiring.dr_args(
+    settings, names, account_id, database.arn, dr_provider, source_db_resource_id=database.instance.resource_id
+)
 if recovery_args is not None:
     recovery = DisasterRecoveryCopy("dr", recovery_args)
     for source in (buckets.dags, buckets.logs):

@@ -7,7 +7,9 @@ components themselves never see `Settings`.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pulumi
 
@@ -412,12 +414,17 @@ def log_shipper_args(
         source_namespace=settings.namespace,
         region=settings.aws_region,
         routes=[
-            LogRoute(key=key, log_group_name=f"{names.log_group_prefix}/{key}", containers=containers)
+            LogRoute(
+                key=key,
+                log_group_name=f"{names.log_group_prefix}/{key}",
+                containers=containers,
+                # Task pods run in their own namespace (`<namespace>-tasks`).
+                namespace=shape.task_namespace if key == TASK_PODS else None,
+            )
             for key, containers in log_routes(settings)
         ],
-        excluded_containers=()
-        if settings.component_logs.include_task_pods
-        else (shape.main_container(Workload.WORKER),),
+        # The task container is no component: never in `other`, even should a task pod run in the Airflow namespace.
+        excluded_containers=(shape.main_container(Workload.WORKER),),
         oidc_provider_arn=oidc_provider_arn,
         oidc_issuer=oidc_issuer,
         role_name=names.log_shipper_role,
@@ -426,11 +433,56 @@ def log_shipper_args(
     )
 
 
+# The stack's `aws:` config the DR provider copies (everything that decides who it is and what it may touch);
+# `aws:region` is replaced by dr.region. Object and list values arrive as JSON text.
+DR_PROVIDER_KEYS = {
+    "profile": "profile",
+    "sharedConfigFiles": "shared_config_files",
+    "sharedCredentialsFiles": "shared_credentials_files",
+    "assumeRoles": "assume_roles",
+    "assumeRole": "assume_roles",
+    "assumeRoleWithWebIdentity": "assume_role_with_web_identity",
+    "allowedAccountIds": "allowed_account_ids",
+    "forbiddenAccountIds": "forbidden_account_ids",
+    "defaultTags": "default_tags",
+    "ignoreTags": "ignore_tags",
+}
+
+
+def _snake(key: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+
+
+def dr_provider_settings(aws_config: Mapping[str, str | None]) -> dict[str, Any]:
+    """The DR provider's arguments from the stack's `aws:` config (key without `aws:` -> raw value): the same
+    profile, roles, account guard and default tags as the stack's default provider, in dr.region."""
+    found: dict[str, Any] = {}
+    for key, argument in DR_PROVIDER_KEYS.items():
+        raw = aws_config.get(key)
+        if raw is None or raw == "":
+            continue
+        value = raw if key == "profile" else json.loads(raw)
+        if key == "assumeRole":  # the single-role spelling: one role in the chain
+            value = [value]
+        if argument in ("assume_roles", "assume_role_with_web_identity", "ignore_tags"):
+            # The objects' own fields are camelCase in config (roleArn, sessionName, keyPrefixes); tag keys stay.
+            # (defaultTags has one field, `tags`, already its snake_case name.)
+            objects = value if isinstance(value, list) else [value]
+            converted = [{_snake(k): v for k, v in item.items()} for item in objects]
+            value = converted if isinstance(value, list) else converted[0]
+        if argument in found:
+            raise ValueError(f"aws:{key}: set one of aws:assumeRoles and aws:assumeRole")
+        found[argument] = value
+    return found
+
+
 def dr_args(
     settings: Settings,
     names: AwsNames,
     account_id: pulumi.Output[str],
     source_db_instance_arn: pulumi.Input[str],
+    provider_settings: Mapping[str, Any] | None = None,
+    source_db_resource_id: pulumi.Input[str] | None = None,
 ) -> DisasterRecoveryArgs | None:
     """The copy in `dr.region` (replicated DB backups, replica buckets on the source's baseline), or None."""
     dr = settings.dr
@@ -452,7 +504,9 @@ def dr_args(
         source_region=settings.aws_region,
         kms_key_arn=dr.kms_key_arn,
         source_db_instance_arn=source_db_instance_arn,
+        source_db_resource_id=source_db_resource_id,
         backup_retention_days=dr.backup_retention_days or settings.database.backup_retention_days,
+        provider_settings=dict(provider_settings or {}),
         replicas=replicas,
         replicated=("dags", "logs") if dr.replicate_log_bucket else ("dags",),
         replication_role_name=names.replication_role,

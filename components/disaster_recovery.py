@@ -39,6 +39,13 @@ class DisasterRecoveryArgs:
     its `kms_key_arn` must be the DR key."""
     replicated: Sequence[str] = ("dags",)
     """Which of the replicas exist and are fed: `dags`, optionally `logs`. Default: the DAG bucket."""
+    source_db_resource_id: pulumi.Input[str] | None = None
+    """The instance's DbiResourceId, which replication is tied to: a restore into the same identifier keeps the
+    ARN but changes this, and the replication is then replaced (stopped, started for the new instance).
+    Default: none (not replaced on a restore)."""
+    provider_settings: Mapping[str, Any] = field(default_factory=dict)
+    """`aws.Provider` arguments besides the region, e.g. the stack's default provider's `profile`, `assume_roles`,
+    `allowed_account_ids`, `default_tags`, so the DR region is reached as the same identity. Default: none."""
     replication_role_name: str | None = None
     """Name of the IAM role S3 assumes to replicate. Default: auto-named."""
     protection: Protection = field(default_factory=Protection)
@@ -57,6 +64,8 @@ class DisasterRecoveryArgs:
             raise ValueError("replicas.kms_key_arn: the replica buckets are encrypted with the DR key")
         if not set(self.replicated) <= {"dags", "logs"} or "dags" not in self.replicated:
             raise ValueError(f"replicated: dags, optionally logs (given {list(self.replicated)})")
+        if "region" in self.provider_settings:
+            raise ValueError("provider_settings: the DR provider's region is `region`")
         if not 1 <= self.backup_retention_days <= 35:
             raise ValueError(f"backup_retention_days {self.backup_retention_days}: RDS keeps 1-35 days")
 
@@ -72,7 +81,9 @@ def replication_statements(
 ) -> list[dict[str, Any]]:
     """What S3 needs to replicate one bucket into another: read the source's versions, write replicas.
 
-    No `s3:ReplicateDelete`: delete markers are not replicated. KMS only through S3 in each region.
+    No `s3:ReplicateDelete`: delete markers are not replicated. KMS only through S3 in each region and only for
+    the pair's objects: with S3 Bucket Keys on, S3's encryption context is the bucket's ARN (an object's ARN
+    for objects written without the bucket key), so each key statement admits exactly those two forms.
     """
     statements: list[dict[str, Any]] = [
         {
@@ -101,7 +112,7 @@ def replication_statements(
                 "Effect": "Allow",
                 "Action": ["kms:Decrypt"],
                 "Resource": [source_key_arn],
-                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{source_region}.amazonaws.com"}},
+                "Condition": _through_s3_for(source_region, source_arn),
             }
         )
     if replica_key_arn:
@@ -109,12 +120,39 @@ def replication_statements(
             {
                 "Sid": "EncryptReplicas",
                 "Effect": "Allow",
-                "Action": ["kms:Encrypt"],
+                # Encrypt is what AWS's replication examples grant; GenerateDataKey is what S3 calls to make the
+                # replica bucket's bucket-level key (same conditions, so no other use of the key opens up).
+                "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
                 "Resource": [replica_key_arn],
-                "Condition": {"StringEquals": {"kms:ViaService": f"s3.{replica_region}.amazonaws.com"}},
+                "Condition": _through_s3_for(replica_region, replica_arn),
             }
         )
     return statements
+
+
+def _typed_provider_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain provider settings (snake_case fields) as the SDK's argument types, so they reach the provider
+    under their schema names."""
+    typed = dict(settings)
+    if "assume_roles" in typed:
+        typed["assume_roles"] = [aws.ProviderAssumeRoleArgs(**role) for role in typed["assume_roles"]]
+    if "assume_role_with_web_identity" in typed:
+        typed["assume_role_with_web_identity"] = aws.ProviderAssumeRoleWithWebIdentityArgs(
+            **typed["assume_role_with_web_identity"]
+        )
+    if "default_tags" in typed:
+        typed["default_tags"] = aws.ProviderDefaultTagsArgs(**typed["default_tags"])
+    if "ignore_tags" in typed:
+        typed["ignore_tags"] = aws.ProviderIgnoreTagsArgs(**typed["ignore_tags"])
+    return typed
+
+
+def _through_s3_for(region: str, bucket_arn: str) -> dict[str, Any]:
+    """KMS conditions: called by S3 in ``region``, for ``bucket_arn`` (bucket-key context) or one of its objects."""
+    return {
+        "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+        "StringLike": {"kms:EncryptionContext:aws:s3:arn": [bucket_arn, f"{bucket_arn}/*"]},
+    }
 
 
 class DisasterRecoveryCopy(pulumi.ComponentResource):
@@ -126,15 +164,25 @@ class DisasterRecoveryCopy(pulumi.ComponentResource):
         self._args = args
         self.region = args.region
         self.provider = aws.Provider(
-            f"{name}-{args.region}", region=args.region, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-{args.region}",
+            region=args.region,
+            **_typed_provider_settings(args.provider_settings),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         in_dr = args.protection.options(self, provider=self.provider)
+        # Stop and start are keyed on the instance ARN (its identifier): stop the old one first, or the start
+        # for the restored instance would be stopped right after.
         self.backups = aws.rds.InstanceAutomatedBackupsReplication(
             f"{name}-db-backups",
             source_db_instance_arn=args.source_db_instance_arn,
             retention_period=args.backup_retention_days,
             kms_key_id=args.kms_key_arn,
-            opts=in_dr,
+            opts=pulumi.ResourceOptions.merge(
+                in_dr,
+                pulumi.ResourceOptions(replacement_trigger=args.source_db_resource_id, delete_before_replace=True),
+            )
+            if args.source_db_resource_id is not None
+            else in_dr,
         )
         specs = {"dags": args.replicas.dags, "logs": args.replicas.logs}
         self.replicas: dict[str, AirflowBucket] = {
@@ -158,6 +206,9 @@ class DisasterRecoveryCopy(pulumi.ComponentResource):
         """Replicate ``source`` into its replica here: the role's policy for the pair, then the configuration."""
         args = self._args
         replica = self.replicas[source.key]
+        if source.kms_key_arn is None:
+            # S3 re-encrypts replicas with the replica's key only for SSE-KMS source objects.
+            raise ValueError(f"bucket {source.key}: the source must be SSE-KMS for its replicas to use the DR key")
         statements = pulumi.Output.all(source.arn, replica.arn).apply(
             lambda arns: policy_document(
                 replication_statements(

@@ -3,7 +3,8 @@
 The chart (`aws-for-fluent-bit` from the eks-charts repository) runs a DaemonSet that reads the nodes'
 `/var/log/containers` through a host path, which Pod Security `baseline`/`restricted` forbid: it gets a
 namespace of its own. Its own inputs replace the chart's catch-all tail of every container: one tail
-input per log group, restricted by file name to the Airflow namespace (`<pod>_<namespace>_<container>-<id>.log`),
+input per log group, restricted by file name to the Airflow namespace (`<pod>_<namespace>_<container>-<id>.log`;
+the task pods' `base` container in `<namespace>-tasks` when configured),
 and a multiline filter that keeps a Python traceback together with the line that logged it.
 """
 
@@ -26,6 +27,10 @@ CHART_VERSION = "0.2.0"
 SERVICE_ACCOUNT = "fluent-bit"
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 CONTAINER_LOGS = "/var/log/containers"
+# The kubelet's files behind /var/log/containers/*.log (symlinks into /var/log/pods/<ns>_<pod>_<uid>/<container>/).
+POD_LOGS = "/var/log/pods"
+# The shipper's read positions on the node: a directory per stack (host path `<STATE_ROOT>/<shipper namespace>`).
+STATE_ROOT = "/var/fluent-bit/state"
 MULTILINE_PARSER = "airflow_traceback"
 
 # Lines that continue the record before them: indented traceback frames and code, the traceback's head, the
@@ -55,6 +60,8 @@ class LogRoute:
     """The CloudWatch log group (it must exist: the shipper never creates groups)."""
     containers: Sequence[str] = ()
     """Container names routed here; empty: every other container of the namespace (the catch-all)."""
+    namespace: str | None = None
+    """Namespace of those containers (e.g. the task pods' `<namespace>-tasks`). Default: the source namespace."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,7 @@ class LogShipperArgs:
     namespace: str
     """The shipper's own namespace (created here, Pod Security `privileged` for the host path)."""
     source_namespace: str
-    """The only namespace whose containers are shipped."""
+    """The namespace whose containers are shipped (plus those a route names, e.g. the task namespace)."""
     region: str
     """Region of the log groups."""
     routes: Sequence[LogRoute]
@@ -92,11 +99,17 @@ class LogShipperArgs:
         keys = [route.key for route in self.routes]
         if not keys or len(set(keys)) != len(keys):
             raise ValueError(f"routes: distinct keys, at least one (given {keys})")
-        if sum(1 for route in self.routes if not route.containers) > 1:
-            raise ValueError("routes: at most one catch-all route (without containers)")
-        routed = [c for route in self.routes for c in route.containers]
-        if len(set(routed)) != len(routed) or set(routed) & set(self.excluded_containers):
+        catch_alls = [route for route in self.routes if not route.containers]
+        if len(catch_alls) > 1 or any(route.namespace not in (None, self.source_namespace) for route in catch_alls):
+            raise ValueError("routes: at most one catch-all route (without containers), in the source namespace")
+        routed = [(self.namespace_of(route), c) for route in self.routes for c in route.containers]
+        excluded = {(self.source_namespace, c) for c in self.excluded_containers}
+        if len(set(routed)) != len(routed) or set(routed) & excluded:
             raise ValueError("routes: each container goes to one route and is not also excluded")
+
+    def namespace_of(self, route: LogRoute) -> str:
+        """The namespace a route reads."""
+        return route.namespace or self.source_namespace
 
     @property
     def release_name(self) -> str:
@@ -119,12 +132,17 @@ def _section(name: str, settings: Sequence[tuple[str, str]]) -> str:
 
 def _inputs(args: LogShipperArgs) -> str:
     namespace = args.source_namespace
-    routed = [container_glob(namespace, c) for route in args.routes for c in route.containers]
+    routed = [
+        container_glob(namespace, c)
+        for route in args.routes
+        if args.namespace_of(route) == namespace
+        for c in route.containers
+    ]
     excluded = [container_glob(namespace, c) for c in args.excluded_containers]
     sections = []
     for route in args.routes:
         if route.containers:
-            paths = [container_glob(namespace, c) for c in route.containers]
+            paths = [container_glob(args.namespace_of(route), c) for c in route.containers]
             skip = []
         else:
             paths = [f"{CONTAINER_LOGS}/*_{namespace}_*.log"]
@@ -134,8 +152,8 @@ def _inputs(args: LogShipperArgs) -> str:
             ("Tag", f"{route.key}.*"),
             ("Path", ",".join(paths)),
             *([("Exclude_Path", ",".join(skip))] if skip else []),
-            # The read position survives pod restarts (host path), one file per stack and route.
-            ("DB", f"/var/log/flb_{namespace}_{route.key}.db"),
+            # The read position survives pod restarts (host path of this stack's shipper), one file per route.
+            ("DB", f"{STATE_ROOT}/{route.key}.db"),
             # Re-join the lines the container runtime split (CRI partial lines, Docker's 16 KiB chunks).
             ("multiline.parser", "cri, docker"),
             ("Mem_Buf_Limit", "5MB"),
@@ -209,9 +227,18 @@ def shipper_values(args: LogShipperArgs, role_arn: str) -> dict[str, Any]:
         "additionalFilters": _filters(),
         "additionalOutputs": _outputs(args),
         "service": {"extraParsers": multiline_parser()},
-        # Only the container logs (/var/log/containers links into /var/log/pods); the read positions live there too.
-        "volumes": [{"name": "varlog", "hostPath": {"path": "/var/log"}}],
-        "volumeMounts": [{"name": "varlog", "mountPath": "/var/log"}],
+        # Only the container logs, read-only (/var/log/containers links into /var/log/pods); the read positions in a
+        # host directory of this stack's shipper, the only host path it can write.
+        "volumes": [
+            {"name": "container-logs", "hostPath": {"path": CONTAINER_LOGS, "type": "Directory"}},
+            {"name": "pod-logs", "hostPath": {"path": POD_LOGS, "type": "Directory"}},
+            {"name": "state", "hostPath": {"path": f"{STATE_ROOT}/{args.namespace}", "type": "DirectoryOrCreate"}},
+        ],
+        "volumeMounts": [
+            {"name": "container-logs", "mountPath": CONTAINER_LOGS, "readOnly": True},
+            {"name": "pod-logs", "mountPath": POD_LOGS, "readOnly": True},
+            {"name": "state", "mountPath": STATE_ROOT},
+        ],
         "containerSecurityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
@@ -243,7 +270,7 @@ class LogShipper(pulumi.ComponentResource):
                 name=args.namespace,
                 labels={
                     "app.kubernetes.io/part-of": "airflow",
-                    # The DaemonSet mounts the nodes' /var/log (a host path): only `privileged` admits it.
+                    # The DaemonSet mounts host paths (the nodes' container logs): only `privileged` admits it.
                     "pod-security.kubernetes.io/enforce": "privileged",
                 },
             ),

@@ -171,7 +171,9 @@ class EncryptionConfig(Model):
     """Customer-managed encryption."""
 
     kms_key_arn: KmsKeyArn | None = Field(
-        default=None, description="customer KMS key for RDS, Performance Insights and S3; default: AWS-managed keys"
+        default=None,
+        description="customer KMS key for RDS, Performance Insights and S3; default: AWS-managed keys; required with "
+        "dr.enabled (S3 replicates into the DR key only from SSE-KMS objects)",
     )
 
 

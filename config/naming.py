@@ -94,9 +94,11 @@ def log_group_prefix(settings: Settings) -> str:
 
 
 def installs_log_shipper(settings: Settings) -> bool:
-    """Whether this stack installs its own log shipper (component logs on, the cluster not shipping them already)."""
+    """Whether this stack installs its own log shipper: component logs on and the cluster not shipping them already
+    (as configured, else only into a cluster the stack creates, like the load balancer controller)."""
     logs = settings.component_logs
-    return logs.enabled and not logs.cluster_ships_logs
+    ships = settings.cluster.mode != "create" if logs.cluster_ships_logs is None else logs.cluster_ships_logs
+    return logs.enabled and not ships
 
 
 def dr_bucket_name(settings: Settings, kind: BucketKind, account_id: str) -> str:

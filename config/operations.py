@@ -37,9 +37,10 @@ class ComponentLogsConfig(Model):
         description="CloudWatch retention: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, "
         "1827, 2192, 2557, 2922, 3288 or 3653 days",
     )
-    cluster_ships_logs: bool = Field(
-        default=False,
-        description="the cluster already runs a log shipper: only the log groups are created (README: hooking it up)",
+    cluster_ships_logs: bool | None = Field(
+        default=None,
+        description="the cluster already runs a log shipper: only the log groups are created (README: hooking it "
+        "up); default: false with cluster.mode create (the stack installs its shipper), true with an existing cluster",
     )
     include_task_pods: bool = Field(
         default=False, description="also ship the task pods' stdout (task logs already go to the log bucket)"

@@ -19,9 +19,14 @@ def _partition(region: str) -> str:
 
 
 def dr_problems(
-    dr: DisasterRecoveryConfig, environment: str, stack_region: str, backup_retention_days: int
+    dr: DisasterRecoveryConfig,
+    environment: str,
+    stack_region: str,
+    backup_retention_days: int,
+    source_kms_key_arn: str | None = None,
 ) -> list[Problem]:
-    """The DR region and key: set when DR is on, a second region of the same partition, the key in it."""
+    """The DR region and key: set when DR is on, a second region of the same partition, the key in it; the
+    stack's own key too (S3 re-encrypts replicas with the DR key only for SSE-KMS source objects)."""
     if not dr.enabled:
         return []
     problems = []
@@ -48,6 +53,14 @@ def dr_problems(
         )
     elif dr.region is not None and dr.kms_key_arn.split(":")[3] != dr.region:
         problems.append(Problem("dr.kmsKeyArn", f"must be a key in dr.region {dr.region}", dr.kms_key_arn))
+    if source_kms_key_arn is None:
+        problems.append(
+            Problem(
+                "encryption.kmsKeyArn",
+                f"required when dr.enabled is true{why}: S3 encrypts replicas with dr.kmsKeyArn only when the source "
+                "objects are SSE-KMS",
+            )
+        )
     if backup_retention_days == 0:
         problems.append(
             Problem(

@@ -47,10 +47,14 @@ _PROD_DR_EXAMPLE = {
     "region": "eu-central-1",
     "kmsKeyArn": "arn:aws:kms:eu-central-1:111122223333:key/0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
 }
+# DR (on in prod) needs the stack's own key too.
+_PROD_KEY_EXAMPLE = {"kmsKeyArn": "arn:aws:kms:eu-west-1:111122223333:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"}
 _SHOWN_AS_EXAMPLE_UNDER = ("airflow.auth.breakGlassAdmin.", "dr.region", "dr.kmsKeyArn")
 # Prod requires the load balancer's own subnets (a rule); the other profiles leave them unset.
 _PROD_SUBNETS_EXAMPLE = ["subnet-0a1b2c3d4e5f60791", "subnet-0a1b2c3d4e5f60792"]
 _SHOWN_AS_EXAMPLE_IN_PROD = {"frontDoor.subnetIds"}
+# Keys a profile's defaults make required in one environment.
+_REQUIRED_IN = {("encryption.kmsKeyArn", "prod"): "**required** (dr.enabled)"}
 
 
 def _example(environment: str) -> dict[str, Any]:
@@ -61,6 +65,7 @@ def _example(environment: str) -> dict[str, Any]:
         "airflow": {"auth": _PROD_LOGIN_EXAMPLE},
         "frontDoor": {**_REQUIRED_EXAMPLE["frontDoor"], "subnetIds": _PROD_SUBNETS_EXAMPLE},
         "dr": _PROD_DR_EXAMPLE,
+        "encryption": _PROD_KEY_EXAMPLE,
     }
 
 
@@ -139,6 +144,8 @@ def reference_rows() -> list[Row]:
             for env in ENVIRONMENTS:
                 if key in _REQUIRED_KEYS:
                     defaults[env] = "**required**"
+                elif (key, env) in _REQUIRED_IN:
+                    defaults[env] = _REQUIRED_IN[key, env]
                 elif key in _SHOWN_AS_EXAMPLE or key.startswith(_SHOWN_AS_EXAMPLE_UNDER):
                     defaults[env] = "set per stack"
                 elif env == "prod" and key in _SHOWN_AS_EXAMPLE_IN_PROD:

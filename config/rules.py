@@ -225,7 +225,7 @@ def _operations_names(s: Settings, names: AwsNames) -> list[Problem]:
 
 def _disaster_recovery(s: Settings) -> list[Problem]:
     """dr.region and dr.kmsKeyArn (config/operations_rules.py)."""
-    return dr_problems(s.dr, s.environment, s.aws_region, s.database.backup_retention_days)
+    return dr_problems(s.dr, s.environment, s.aws_region, s.database.backup_retention_days, s.encryption.kms_key_arn)
 
 
 def _regions(s: Settings) -> list[Problem]:

@@ -48,6 +48,8 @@ class Registration:
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     replace_on_changes: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
+    # `replacement_trigger`: a value whose change replaces the resource (None when not set)
+    replacement_trigger: Any = None
 
 
 @dataclass
@@ -107,6 +109,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     },
                     replace_on_changes=sorted(request.replaceOnChanges),
                     delete_before_replace=bool(request.deleteBeforeReplace),
+                    replacement_trigger=rpc.deserialize_property(
+                        json_format.MessageToDict(request.replacement_trigger), keep_unknowns=True
+                    )
+                    if request.HasField("replacement_trigger")
+                    else None,
                 )
             )
         return response

@@ -75,15 +75,57 @@ def subject(environment: str, ref: str) -> str:
     return f"repo:ORG/REPO:environment:{environment}:ref:{ref}"
 
 
+def state_objects(stack: str) -> list[str]:
+    """The stack's objects in the DIY backend's bucket (project mode), exactly: the checkpoint (and its `.bak`/`.gz`
+    forms) and its own history, backups and journal folders. No `<stack>*`, which would also match `<stack>-eu`."""
+    base = "s3://<state-bucket>/.pulumi"
+    return [
+        f"{base}/stacks/{PROJECT}/{stack}.json*",
+        *(f"{base}/{folder}/{PROJECT}/{stack}/*" for folder in ("history", "backups", "journal")),
+    ]
+
+
+def lock_objects(stack: str) -> str:
+    """The stack's lock folder: the DIY backend writes it under `.pulumi/locks/organization/<project>/<stack>/`."""
+    return f"s3://<state-bucket>/.pulumi/locks/organization/{PROJECT}/{stack}/*"
+
+
+def dr_target(stack: str, repo: Path = REPO) -> tuple[str, str] | None:
+    """(dr.region, dr.kmsKeyArn) when the stack keeps a DR copy, read as the program reads its file; else None."""
+    from config.loader import settings_from_flat_config
+    from offline.stack_file import read_stack_config
+
+    config = read_stack_config(repo, stack)
+    dr = settings_from_flat_config(config.values, config.secret_keys, stack).dr
+    return (dr.region, dr.kms_key_arn) if dr.enabled and dr.region and dr.kms_key_arn else None
+
+
+def _dr_grants(kind: str, target: tuple[str, str] | None) -> list[str]:
+    if target is None:
+        return []
+    region, key = target
+    if kind == "deploy":
+        return [
+            f"in {region} (the DR copy): rds:StartDBInstanceAutomatedBackupsReplication, "
+            "rds:StopDBInstanceAutomatedBackupsReplication, rds:DescribeDBInstanceAutomatedBackups, the replica "
+            "buckets (create, configure, tag), iam:PassRole on the stack's replication role",
+            f"kms:CreateGrant, kms:DescribeKey on {key} only (RDS encrypts the replicated backups with it)",
+        ]
+    return [
+        f"read-only describe/list/get in {region} too (rds:DescribeDBInstanceAutomatedBackups, the replica buckets' "
+        "configuration)",
+        f"kms:DescribeKey on {key}",
+    ]
+
+
 def ci_roles(repo: Path = REPO) -> list[CiRole]:
     """Two roles per stack file: deploy (main only) and preview (prod: main only; others: PRs and main)."""
     roles = []
     for stack in stack_names(repo):
         prod = is_prod(stack, repo)
-        # The DIY backend's layout (project mode): state, history, backups and the journal under
-        # <dir>/<project>/<stack>; the lock under .pulumi/locks/organization/<project>/<stack>/.
-        state = f"s3://<state-bucket>/.pulumi/{{stacks,history,backups,journal}}/{PROJECT}/{stack}*"
-        lock = f"s3://<state-bucket>/.pulumi/locks/organization/{PROJECT}/{stack}/"
+        state = ", ".join(state_objects(stack))
+        lock = lock_objects(stack)
+        dr = dr_target(stack, repo)
         roles.append(
             CiRole(
                 name=f"airflow-ci-deploy-{stack}",
@@ -97,6 +139,7 @@ def ci_roles(repo: Path = REPO) -> list[CiRole]:
                     f"read/write {state} and {lock} (list it too: .ci/wait-for-lock)",
                     f"kms:Encrypt, kms:Decrypt, kms:GenerateDataKey on the key of alias/pulumi-airflow-{stack} only",
                     "an EKS access entry on the stack's cluster",
+                    *_dr_grants("deploy", dr),
                 ],
             )
         )
@@ -115,6 +158,7 @@ def ci_roles(repo: Path = REPO) -> list[CiRole]:
                     f"read {state}; no write anywhere (a DIY-backend preview takes no lock)",
                     f"kms:Decrypt on the key of alias/pulumi-airflow-{stack} only",
                     "a read-only EKS access entry on the stack's cluster",
+                    *_dr_grants("preview", dr),
                 ],
             )
         )

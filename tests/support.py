@@ -57,6 +57,10 @@ DR: dict[str, Any] = {
 }
 
 
+# DR needs the stack's own key too (replicas get the DR key only from SSE-KMS sources).
+STACK_KEY = f"arn:aws:kms:{REGION}:111122223333:key/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+
+
 # Prod needs a documented way in: a break-glass admin with password login (or SSO).
 PROD_LOGIN: dict[str, Any] = {"type": "password", "breakGlassAdmin": {"email": "airflow-admins@example.com"}}
 
@@ -67,6 +71,8 @@ def make_settings(stack: str = "dev", **sections: Any) -> Settings:
         sections["airflow"] = {**AIRFLOW_ACCESS, "auth": PROD_LOGIN}
     if stack == "prod" and "dr" not in sections:
         sections["dr"] = dict(DR)
+    if stack == "prod" and "encryption" not in sections:
+        sections["encryption"] = {"kmsKeyArn": STACK_KEY}
     return build_settings(minimal_raw(**sections), stack=stack, region=REGION)
 
 

@@ -17,6 +17,7 @@ from tests.support import (
     FRONT_DOOR,
     PROD_LOGIN,
     REGION,
+    STACK_KEY,
     SUBNETS,
     VPC,
     make_settings,
@@ -77,7 +78,16 @@ def test_a_prefix_too_long_for_the_default_bucket_name_is_refused_with_the_way_o
     certificate = CERTIFICATE_ARN.replace(REGION, "ap-southeast-2")
     front_door = {**FRONT_DOOR, "certificateArn": certificate}
     dr = {"region": "ap-southeast-4", "kmsKeyArn": DR["kmsKeyArn"].replace(DR_REGION, "ap-southeast-4")}
-    lines = problems("prod", region="ap-southeast-2", namePrefix="a" * 30, database=alarms, frontDoor=front_door, dr=dr)
+    key = {"kmsKeyArn": STACK_KEY.replace(REGION, "ap-southeast-2")}
+    lines = problems(
+        "prod",
+        region="ap-southeast-2",
+        namePrefix="a" * 30,
+        database=alarms,
+        frontDoor=front_door,
+        dr=dr,
+        encryption=key,
+    )
     assert len(lines) == 5, "a 30-character prefix gives 68-character bucket names and a 35-character LB name here"
     assert any("DR replica bucket name" in line and "shorten namePrefix" in line for line in lines)
     assert all(line.startswith("airflow-platform:namePrefix:") for line in lines)

@@ -16,23 +16,51 @@ from components.log_shipper import (
     CHART_VERSION,
     IRSA_ANNOTATION,
     SERVICE_ACCOUNT,
+    LogRoute,
+    LogShipperArgs,
     container_glob,
     multiline_parser,
     shipper_values,
 )
 from config import ConfigError
-from config.naming import aws_names
+from config.naming import aws_names, installs_log_shipper
 from config.operations import CLOUDWATCH_RETENTION_DAYS
 from offline.engine import Registration, unwrap
 from offline.report import render_text
-from tests.support import STACKS, make_settings, stack_inventory, stack_settings
+from tests.support import (
+    STACKS,
+    environment_of,
+    make_settings,
+    name_stem,
+    namespace_of,
+    stack_inventory,
+    stack_object,
+    stack_settings,
+)
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 POLICY = "aws:iam/rolePolicy:RolePolicy"
-RETENTION = {"dev": 7, "uat": 30, "prod": 365}
-CLUSTERS = {"dev": "data-dev", "uat": "data-nonprod", "prod": "data-prod"}
+# The environments' default retention (config/profiles.py), unless a stack file sets its own.
+PROFILE_RETENTION = {"dev": 7, "uat": 30, "prod": 365}
 P = "airflow-platform:"
+# The stacks whose file installs a shipper (the others' clusters ship logs already).
+SHIPPING = tuple(stack for stack in STACKS if installs_log_shipper(stack_settings(stack)))
+
+
+def group_prefix(stack: str) -> str:
+    """`/aws/eks/<cluster>/<namespace>` (the namespace already reads `airflow-…` in every stack file)."""
+    namespace = namespace_of(stack)
+    assert namespace.startswith("airflow")
+    return f"/aws/eks/{stack_settings(stack).cluster.name}/{namespace}/"
+
+
+def retention_of(stack: str) -> int:
+    return stack_object(stack, "componentLogs").get("retentionDays") or PROFILE_RETENTION[environment_of(stack)]
+
+
+def shipper_role_name(stack: str) -> str:
+    return f"{name_stem(stack)}-log-shipper"
 
 
 def groups(stack: str) -> dict[str, Registration]:
@@ -54,18 +82,18 @@ def shipper_release_values(stack: str) -> dict:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_one_group_per_component_under_the_clusters_airflow_prefix(stack: str) -> None:
-    prefix = f"/aws/eks/{CLUSTERS[stack]}/airflow-{stack}/"
+    prefix = group_prefix(stack)
     components = {name.removeprefix(prefix) for name in groups(stack) if name.startswith(prefix)}
     assert len(components) == len(groups(stack))
-    pgbouncer = {"pgbouncer"} if stack != "dev" else set()
+    pgbouncer = {"pgbouncer"} if stack_settings(stack).airflow.pgbouncer.enabled else set()
     assert components == {"scheduler", "api-server", "dag-processor", "triggerer", "other"} | pgbouncer
     assert stack_inventory(stack).outputs["logGroupNames"] == {c: prefix + c for c in components}
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_retention_per_environment(stack: str) -> None:
-    assert {g.inputs["retentionInDays"] for g in groups(stack).values()} == {RETENTION[stack]}
-    assert all(days in CLOUDWATCH_RETENTION_DAYS for days in RETENTION.values())
+    assert {g.inputs["retentionInDays"] for g in groups(stack).values()} == {retention_of(stack)}
+    assert all(days in CLOUDWATCH_RETENTION_DAYS for days in PROFILE_RETENTION.values())
 
 
 def test_a_retention_cloudwatch_does_not_offer_is_refused_in_one_line() -> None:
@@ -78,21 +106,19 @@ def test_a_retention_cloudwatch_does_not_offer_is_refused_in_one_line() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_groups_use_the_stacks_key_and_are_kept_like_the_other_stateful_resources(stack: str) -> None:
-    key = stack_settings(stack).encryption.kms_key_arn
+    settings = stack_settings(stack)
+    key, mode = settings.encryption.kms_key_arn, settings.protection.mode
     for group in groups(stack).values():
         assert group.inputs.get("kmsKeyId") == key
-        assert (group.protect, group.retain_on_delete) == {
-            "dev": (False, False),
-            "uat": (False, True),
-            "prod": (True, False),
-        }[stack]
-    assert key is not None or stack == "dev"
+        assert (group.protect, group.retain_on_delete) == (mode == "protect", mode == "retainOnDelete")
+    assert key is not None or environment_of(stack) == "dev"
+    assert mode == "protect" or environment_of(stack) != "prod"
 
 
 # -- the shipper's role --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", SHIPPING)
 def test_the_shippers_role_writes_only_to_the_stacks_groups(stack: str) -> None:
     [statement] = shipper_policy(stack)["Statement"]
     assert statement["Effect"] == "Allow"
@@ -102,51 +128,55 @@ def test_the_shippers_role_writes_only_to_the_stacks_groups(stack: str) -> None:
     assert "Condition" not in statement and "*" not in statement["Resource"]
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", SHIPPING)
 def test_the_shipper_role_trusts_only_its_service_account_in_its_own_namespace(stack: str) -> None:
     inventory = stack_inventory(stack)
     role = inventory.one("aws:iam/role:Role", "log-shipper-irsa-role")
     [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     subjects = [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")]
-    assert subjects == [f"system:serviceaccount:airflow-{stack}-logs:{SERVICE_ACCOUNT}"]
-    assert role.inputs["name"] == f"etl-airflow-{stack}-log-shipper"
+    assert subjects == [f"system:serviceaccount:{namespace_of(stack)}-logs:{SERVICE_ACCOUNT}"]
+    assert role.inputs["name"] == shipper_role_name(stack)
     values = shipper_release_values(stack)
     assert values["serviceAccount"]["name"] == SERVICE_ACCOUNT
     assert values["serviceAccount"]["annotations"] == {
-        IRSA_ANNOTATION: f"arn:aws:iam::111122223333:role/etl-airflow-{stack}-log-shipper"
+        IRSA_ANNOTATION: f"arn:aws:iam::111122223333:role/{shipper_role_name(stack)}"
     }
 
 
 # -- the shipper ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", SHIPPING)
 def test_the_shipper_is_the_pinned_chart_in_a_namespace_of_its_own(stack: str) -> None:
     inventory = stack_inventory(stack)
     release = inventory.one(RELEASE, "log-shipper-release")
     assert (release.inputs["chart"], release.inputs["version"]) == (CHART, CHART_VERSION)
     assert release.inputs["repositoryOpts"] == {"repo": CHART_REPOSITORY}
-    assert release.inputs["namespace"] == f"airflow-{stack}-logs"
+    assert release.inputs["namespace"] == f"{namespace_of(stack)}-logs"
     namespace = inventory.one("kubernetes:core/v1:Namespace", "log-shipper-namespace").inputs["metadata"]
-    assert namespace["name"] == f"airflow-{stack}-logs"
+    assert namespace["name"] == f"{namespace_of(stack)}-logs"
     # Host paths: only `privileged` admits the DaemonSet; the Airflow namespace keeps its own level.
     assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
     policy = inventory.one(POLICY, "log-shipper-irsa-component-logs-write")
     assert policy.urn in release.dependencies  # the role can write before the first pod starts
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", SHIPPING)
 def test_the_chart_reads_only_the_airflow_namespaces_containers(stack: str) -> None:
     values = shipper_release_values(stack)
     assert values["input"] == {"enabled": False}  # the chart's own tail of every container
     assert values["filter"] == {"enabled": False}
     assert values["cloudWatchLogs"] == {"enabled": False}
     paths = re.findall(r"^\s*Path\s+(\S+)$", values["additionalInputs"], flags=re.M)
-    assert paths and all(f"_airflow-{stack}_" in p for path in paths for p in path.split(","))
+    assert paths and all(f"_{namespace_of(stack)}_" in p for path in paths for p in path.split(","))
     outputs = re.findall(r"log_group_name\s+(\S+)", values["additionalOutputs"])
     assert sorted(outputs) == sorted(groups(stack))
     assert "auto_create_group    Off" in values["additionalOutputs"]
-    assert values["volumes"] == [{"name": "varlog", "hostPath": {"path": "/var/log"}}]
+    assert {v["hostPath"]["path"] for v in values["volumes"]} == {
+        "/var/log/containers",
+        "/var/log/pods",
+        f"/var/fluent-bit/state/{namespace_of(stack)}-logs",
+    }
 
 
 def kubelet_log(pod: str, namespace: str, container: str) -> str:
@@ -175,7 +205,9 @@ def test_task_pods_are_excluded_by_default_and_included_by_config() -> None:
             )
         return found
 
-    task_log = kubelet_log("tutorial-print-date-k2j3", "airflow-dev", "base")
+    # Task pods run in the task namespace (`<namespace>-tasks`), their container is `base`.
+    task_log = kubelet_log("tutorial-print-date-k2j3", "airflow-dev-tasks", "base")
+    stray_base = kubelet_log("tutorial-print-date-k2j3", "airflow-dev", "base")
     groomer = kubelet_log("airflow-scheduler-7d9f8-x2k4p", "airflow-dev", "scheduler-log-groomer")
 
     def routed_to(inputs, file: str) -> list[str]:
@@ -185,20 +217,52 @@ def test_task_pods_are_excluded_by_default_and_included_by_config() -> None:
             if any(fnmatchcase(file, p) for p in paths) and not any(fnmatchcase(file, p) for p in excluded if p)
         ]
 
-    default = tail_files(make_settings("dev"))
-    assert routed_to(default, task_log) == []
+    ships = {"clusterShipsLogs": False}
+    default = tail_files(make_settings("dev", componentLogs=ships))
+    assert routed_to(default, task_log) == [] and routed_to(default, stray_base) == []
     assert routed_to(default, groomer) == ["other.*"]
     assert routed_to(default, kubelet_log("airflow-scheduler-1", "airflow-dev", "scheduler")) == ["scheduler.*"]
-    included = tail_files(make_settings("dev", componentLogs={"includeTaskPods": True}))
+    included = tail_files(make_settings("dev", componentLogs={**ships, "includeTaskPods": True}))
     assert routed_to(included, task_log) == ["tasks.*"]
+    assert routed_to(included, stray_base) == []  # the Airflow namespace's catch-all still skips `base`
+    assert routed_to(included, kubelet_log("tutorial-print-date-k2j3", "airflow-uat-tasks", "base")) == []
     names = wiring.component_logs_args(
         make_settings("dev", componentLogs={"includeTaskPods": True}), aws_names(make_settings("dev"))
     )
     assert "tasks" in names.components
 
 
+def test_a_route_may_read_another_namespace_but_the_catch_all_stays_in_the_source() -> None:
+    def args(*routes: LogRoute) -> LogShipperArgs:
+        return LogShipperArgs("a-logs", "a", "eu-west-1", routes, "arn", "https://x", "r")
+
+    args(LogRoute("tasks", "/g/tasks", ("base",), namespace="a-tasks"), LogRoute("other", "/g/other"))
+    with pytest.raises(ValueError, match="catch-all"):
+        args(LogRoute("other", "/g/other", namespace="a-tasks"))
+
+
+def test_the_shipper_is_installed_by_default_only_into_a_cluster_the_stack_creates() -> None:
+    created = {
+        "mode": "create",
+        "name": "data-test",
+        "create": {"adminRoleArns": ["arn:aws:iam::111122223333:role/deployer"]},
+    }
+    assert installs_log_shipper(make_settings("dev", cluster=created))
+    assert not installs_log_shipper(make_settings("dev"))  # an existing cluster: assumed to ship logs already
+    assert installs_log_shipper(make_settings("uat", componentLogs={"clusterShipsLogs": False}))
+    assert not installs_log_shipper(make_settings("dev", cluster=created, componentLogs={"clusterShipsLogs": True}))
+
+
 def test_a_cluster_that_ships_logs_already_gets_the_groups_and_no_shipper() -> None:
-    settings = make_settings("uat", componentLogs={"clusterShipsLogs": True})
+    settings = make_settings(
+        "uat",
+        cluster={
+            "mode": "create",
+            "name": "data-test",
+            "create": {"adminRoleArns": ["arn:aws:iam::111122223333:role/deployer"]},
+        },
+        componentLogs={"clusterShipsLogs": True},
+    )
     names = aws_names(settings)
     assert names.log_shipper_role is None
     assert wiring.log_shipper_args(settings, names, "arn", "issuer") is None
@@ -243,14 +307,16 @@ Traceback (most recent call last):
 airflow.exceptions.AirflowException: boom
 [2026-03-01T10:00:02.000+0000] {scheduler_job_runner.py:1200} INFO - Heartbeat"""
 
+# As Airflow 3.1.7 writes them to a container's stdout (structlog's console renderer; checked by running it with
+# stdout not a terminal: no ANSI colour codes, whatever `[logging] colored_console_log` says).
 AIRFLOW_3 = """\
-2026-03-01T10:00:00.000000Z [info     ] Starting the scheduler [airflow.cli.commands.scheduler_command]
-2026-03-01T10:00:01.000000Z [error    ] Exception when executing SchedulerJob._run_scheduler_loop [airflow.jobs.scheduler_job_runner]
+2026-03-01T10:00:00.000000Z [info     ] Starting the scheduler         [airflow.cli.commands.scheduler_command] loc=scheduler_command.py:51
+2026-03-01T10:00:01.000000Z [error    ] Exception when executing SchedulerJob._run_scheduler_loop [airflow.jobs.scheduler_job_runner] loc=scheduler_job_runner.py:1020
 Traceback (most recent call last):
   File "/home/airflow/.local/lib/python3.12/site-packages/airflow/jobs/scheduler_job_runner.py", line 1010, in _execute
     self._run_scheduler_loop()
 KeyError: 'dag_id'
-2026-03-01T10:00:02.000000Z [info     ] Loop done [airflow.jobs.scheduler_job_runner]"""
+2026-03-01T10:00:02.000000Z [info     ] Loop done                      [airflow.jobs.scheduler_job_runner] loc=scheduler_job_runner.py:1200"""
 
 
 @pytest.mark.parametrize("sample", [AIRFLOW_2, AIRFLOW_3], ids=["airflow-2", "airflow-3"])
@@ -280,9 +346,9 @@ def test_lines_without_a_traceback_stay_separate_events() -> None:
 def test_scheduler_errors_alarm_to_the_stacks_topic(stack: str) -> None:
     inventory = stack_inventory(stack)
     metric_filter = inventory.one("aws:cloudwatch/logMetricFilter:LogMetricFilter").inputs
-    assert metric_filter["logGroupName"] == f"/aws/eks/{CLUSTERS[stack]}/airflow-{stack}/scheduler"
+    assert metric_filter["logGroupName"] == f"{group_prefix(stack)}scheduler"
     transformation = metric_filter["metricTransformation"]
-    assert transformation["namespace"] == f"AirflowPlatform/etl-airflow-{stack}"
+    assert transformation["namespace"] == f"AirflowPlatform/{name_stem(stack)}"
     [alarm] = [
         a.inputs
         for a in inventory.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
@@ -292,15 +358,15 @@ def test_scheduler_errors_alarm_to_the_stacks_topic(stack: str) -> None:
     assert alarm["comparisonOperator"] == "GreaterThanOrEqualToThreshold" and alarm["statistic"] == "Sum"
     topic = stack_settings(stack).database.alarms.sns_topic_arn
     assert alarm.get("alarmActions", []) == ([topic] if topic else [])
-    assert stack == "dev" or topic
+    assert environment_of(stack) == "dev" or topic
 
 
 @pytest.mark.parametrize(
     "line",
     [
         "[2026-03-01T10:00:01.000+0000] {scheduler_job_runner.py:870} ERROR - Exception when executing",
-        "2026-03-01T10:00:01.000000Z [error    ] Exception when executing [airflow.jobs.scheduler_job_runner]",
-        "2026-03-01T10:00:01.000000Z [critical ] Scheduler exited [airflow.jobs.scheduler_job_runner]",
+        "2026-03-01T10:00:01.000000Z [error    ] Exception when executing [airflow.jobs.scheduler_job_runner] loc=x.py:8",
+        "2026-03-01T10:00:01.000000Z [critical ] Scheduler exited               [airflow.jobs.scheduler_job_runner]",
     ],
 )
 def test_the_filter_pattern_matches_airflow_2_and_3_error_lines(line: str) -> None:
@@ -315,13 +381,32 @@ def test_the_filter_pattern_matches_airflow_2_and_3_error_lines(line: str) -> No
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_the_scheduler_writes_uncoloured_lines_the_filter_can_match(stack: str) -> None:
+    """With colours on and a terminal, Airflow 3's level reads `[<ESC>[31m<ESC>[1merror` and `[error` never
+    matches: colours stay off in airflow.cfg and no Airflow container gets a terminal."""
+    import configparser
+
+    from tests.render_support import rendered_stack
+
+    chart = rendered_stack(stack)
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read_string(chart.airflow_cfg())
+    assert cfg["logging"]["colored_console_log"] == "False"
+    for kind in ("Deployment", "StatefulSet"):
+        for workload in chart.of_kind(kind):
+            for container in workload["spec"]["template"]["spec"]["containers"]:
+                assert not container.get("tty"), (workload["metadata"]["name"], container["name"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_the_plan_shows_the_groups_with_their_retention_and_the_shipper_with_its_role(stack: str) -> None:
     text = render_text(stack, stack_inventory(stack))
     assert "== component-logs (airflow-platform:logging:ComponentLogGroups)" in text
-    assert f"retentionInDays: {RETENTION[stack]}" in text
-    assert "== log-shipper (airflow-platform:logging:LogShipper)" in text
-    assert f'name: "etl-airflow-{stack}-log-shipper"' in text
-    assert '"logs:PutLogEvents"' in text
+    assert f"retentionInDays: {retention_of(stack)}" in text
+    shipper = stack in SHIPPING
+    assert ("== log-shipper (airflow-platform:logging:LogShipper)" in text) == shipper
+    assert (f'name: "{shipper_role_name(stack)}"' in text) == shipper
+    assert ('"logs:PutLogEvents"' in text) == shipper
 
 
 def test_component_logs_off_means_no_groups_and_no_shipper() -> None:

@@ -11,12 +11,17 @@ import yaml
 
 from airflow_chart.render import RenderedChart, render_chart_at
 from components.log_shipper import CHART, CHART_VERSION, IRSA_ANNOTATION, MULTILINE_PARSER, SERVICE_ACCOUNT
+from config.naming import installs_log_shipper
 from offline import REPO
 from offline.engine import unwrap
-from tests.support import stack_inventory
+from tests.support import STACKS, environment_of, namespace_of, stack_inventory, stack_settings
 
 FOLDER = REPO / "charts" / CHART / CHART_VERSION
-STACK = "prod"
+# One stack that installs the shipper, a prod one when there is one.
+STACK = sorted(
+    (s for s in STACKS if installs_log_shipper(stack_settings(s))), key=lambda s: environment_of(s) != "prod"
+)[0]
+NAMESPACE = namespace_of(STACK)
 
 
 @cache
@@ -26,7 +31,7 @@ def rendered() -> RenderedChart:
 
 
 def fluent_bit_conf() -> str:
-    return rendered().get("ConfigMap", f"airflow-{STACK}-logs")["data"]["fluent-bit.conf"]
+    return rendered().get("ConfigMap", f"{NAMESPACE}-logs")["data"]["fluent-bit.conf"]
 
 
 def sections(text: str) -> list[tuple[str, dict[str, list[str]]]]:
@@ -63,7 +68,7 @@ def test_the_config_tails_only_the_airflow_namespace_and_writes_only_to_its_grou
     assert inputs and all(settings["name"] == ["tail"] for settings in inputs)
     for settings in inputs:
         [paths] = settings["path"]
-        assert all(path.startswith(f"/var/log/containers/*_airflow-{STACK}_") for path in paths.split(","))
+        assert all(path.startswith(f"/var/log/containers/*_{NAMESPACE}_") for path in paths.split(","))
     assert not any(settings["path"] == ["/var/log/containers/*.log"] for settings in inputs)  # the chart's default
     outputs = [settings for name, settings in parsed if name == "OUTPUT"]
     assert {s["name"][0] for s in outputs} == {"cloudwatch_logs"}
@@ -78,20 +83,31 @@ def test_the_config_tails_only_the_airflow_namespace_and_writes_only_to_its_grou
 
 
 def test_the_multiline_parser_lands_in_the_parsers_file_the_service_loads() -> None:
-    data = rendered().get("ConfigMap", f"airflow-{STACK}-logs")["data"]
+    data = rendered().get("ConfigMap", f"{NAMESPACE}-logs")["data"]
     [(name, parser)] = sections(data["parser_extra.conf"])
     assert name == "MULTILINE_PARSER" and parser["name"] == [MULTILINE_PARSER]
     assert [rule.split()[0] for rule in parser["rule"]] == ['"start_state"', '"cont"']
 
 
-def test_the_daemonset_mounts_only_the_nodes_var_log_and_runs_locked_down() -> None:
+def test_the_daemonset_reads_the_container_logs_read_only_writes_only_its_state_and_runs_locked_down() -> None:
     [daemonset] = rendered().of_kind("DaemonSet")
-    assert daemonset["metadata"]["namespace"] == f"airflow-{STACK}-logs"
+    assert daemonset["metadata"]["namespace"] == f"{NAMESPACE}-logs"
     pod = daemonset["spec"]["template"]["spec"]
-    host_paths = [v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v]
-    assert host_paths == ["/var/log"]
+    host_paths = {v["name"]: v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v}
+    state = f"/var/fluent-bit/state/{NAMESPACE}-logs"  # one directory per stack's shipper
+    assert sorted(host_paths.values()) == sorted(["/var/log/containers", "/var/log/pods", state])
     assert pod["serviceAccountName"].strip() == SERVICE_ACCOUNT
     [container] = pod["containers"]
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    writable = {host_paths[name] for name, m in mounts.items() if name in host_paths and not m.get("readOnly")}
+    assert writable == {state}
+    # Container logs are links into /var/log/pods: both read-only, at the node's own paths so the links resolve.
+    for path in ("/var/log/containers", "/var/log/pods"):
+        [name] = [n for n, p in host_paths.items() if p == path]
+        assert mounts[name]["mountPath"] == path and mounts[name]["readOnly"] is True
+    [state_mount] = [m["mountPath"] for n, m in mounts.items() if host_paths.get(n) == state]
+    tails = [settings for name, settings in sections(fluent_bit_conf()) if name == "INPUT"]
+    assert tails and all(t["db"][0].startswith(state_mount + "/") for t in tails)
     assert container["securityContext"] == {
         "allowPrivilegeEscalation": False,
         "readOnlyRootFilesystem": True,
@@ -106,4 +122,4 @@ def test_the_service_account_carries_the_role_and_cluster_wide_names_are_per_sta
     role = stack_inventory(STACK).one("aws:iam/role:Role", "log-shipper-irsa-role").inputs["name"]
     assert account["metadata"]["annotations"] == {IRSA_ANNOTATION: f"arn:aws:iam::111122223333:role/{role}"}
     [cluster_role] = rendered().of_kind("ClusterRole")
-    assert cluster_role["metadata"]["name"] == f"airflow-{STACK}-logs"  # two stacks in one cluster never collide
+    assert cluster_role["metadata"]["name"] == f"{NAMESPACE}-logs"  # two stacks in one cluster never collide

@@ -198,7 +198,51 @@ def test_only_deploy_roles_may_write_the_stack_lock_where_the_diy_backend_puts_i
         grants = " ".join(role.grants)
         lock = f".pulumi/locks/organization/airflow-platform/{role.stack}/"
         if role.kind == "deploy":
-            assert "read/write s3://<state-bucket>/.pulumi/{stacks,history,backups,journal}" in grants
+            assert f"read/write s3://<state-bucket>/.pulumi/stacks/airflow-platform/{role.stack}.json*" in grants
             assert lock in grants
         else:  # `pulumi preview` takes no lock: a PR's role that could write one could block deploys
             assert "no write anywhere" in grants and "/.pulumi/locks/" not in grants
+
+
+def test_a_stacks_state_grant_matches_its_own_objects_and_not_a_longer_named_stacks() -> None:
+    from fnmatch import fnmatchcase
+
+    from pipeline.roles import state_objects
+    from pipeline.stacks import PROJECT
+
+    def key(path: str) -> str:
+        return f"s3://<state-bucket>/.pulumi/{path}"
+
+    own = [
+        key(f"stacks/{PROJECT}/prod.json"),
+        key(f"stacks/{PROJECT}/prod.json.bak"),
+        key(f"history/{PROJECT}/prod/prod-1733450000000000000.history.json"),
+        key(f"backups/{PROJECT}/prod/prod.1733450000000000000.json"),
+        key(f"journal/{PROJECT}/prod/0001.json"),
+    ]
+    other = [p.replace("/prod", "/prod-eu").replace("prod.json", "prod-eu.json") for p in own]
+    patterns = state_objects("prod")
+    assert all(any(fnmatchcase(path, p) for p in patterns) for path in own)
+    assert not any(fnmatchcase(path, p) for path in other for p in patterns)
+
+
+def test_the_roles_of_a_stack_with_a_dr_copy_reach_the_dr_region_and_key() -> None:
+    from pipeline.roles import dr_target
+    from tests.support import STACKS, stack_settings
+
+    for stack in STACKS:
+        roles = {r.kind: " ".join(r.grants) for r in ci_roles() if r.stack == stack}
+        dr = stack_settings(stack).dr
+        assert dr_target(stack) == ((dr.region, dr.kms_key_arn) if dr.enabled else None)
+        if not dr.enabled:
+            assert "StartDBInstanceAutomatedBackupsReplication" not in roles["deploy"]
+            continue
+        assert f"in {dr.region}" in roles["deploy"] and f"in {dr.region}" in roles["preview"]
+        for action in (
+            "rds:StartDBInstanceAutomatedBackupsReplication",
+            "rds:StopDBInstanceAutomatedBackupsReplication",
+        ):
+            assert action in roles["deploy"] and action not in roles["preview"]
+        assert f"kms:CreateGrant, kms:DescribeKey on {dr.kms_key_arn} only" in roles["deploy"]
+        assert f"kms:DescribeKey on {dr.kms_key_arn}" in roles["preview"] and "CreateGrant" not in roles["preview"]
+    assert any(stack_settings(stack).dr.enabled for stack in STACKS)

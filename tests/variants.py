@@ -31,7 +31,17 @@ def airflow_2_stack(stack: str) -> Inventory:
     return run_stack(stack, airflow_override(stack, **AIRFLOW_2))
 
 
+# The stack's default-provider settings the DR provider must copy (test_disaster_recovery.py).
+AWS_PROVIDER_CONFIG: dict[str, Any] = {
+    "aws:profile": "platform-prod",
+    "aws:assumeRoles": [{"roleArn": "arn:aws:iam::111122223333:role/deployer", "sessionName": "pulumi"}],
+    "aws:allowedAccountIds": ["111122223333"],
+    "aws:defaultTags": {"tags": {"cost-centre": "data", "team:owner": "platform"}},
+}
+
+
 @cache
 def git_ssh_prod() -> Inventory:
-    """Prod with DAGs from git-sync over SSH (key and known_hosts)."""
-    return run_stack("prod", GIT_SSH)
+    """Prod with DAGs from git-sync over SSH (key and known_hosts); its default provider also has a profile, an
+    assumed role, an account guard and default tags (`AWS_PROVIDER_CONFIG`), so one run serves both tests."""
+    return run_stack("prod", {**GIT_SSH, **AWS_PROVIDER_CONFIG})
