@@ -8,6 +8,7 @@ from typing import Any
 
 from config import Settings, build_settings
 from config.loader import settings_from_flat_config
+from config.naming import bucket_name, stack_prefix
 from offline import REPO, Inventory, read_stack_config, run_stack
 from pipeline.stacks import stack_environment, stack_names
 
@@ -120,18 +121,16 @@ def environment_of(stack: str) -> str:
 
 @cache
 def name_stem(stack: str) -> str:
-    """`<namePrefix>-<environment>`: the stem of the stack's IAM role and DB names."""
-    settings = stack_settings(stack)
-    return f"{settings.name_prefix}-{settings.environment}"
+    """`<namePrefix>-<instanceName>`: the stem of the stack's IAM role and DB names (config/naming.py)."""
+    return stack_prefix(stack_settings(stack))
 
 
 @cache
 def bucket_of(stack: str, kind: str) -> str:
     """The stack's default bucket name of one kind (dags, logs) in the offline account."""
-    settings = stack_settings(stack)
-    return f"{settings.name_prefix}-{kind}-{settings.environment}-111122223333-{settings.aws_region}"
+    return bucket_name(stack_settings(stack), kind, "111122223333")
 
 
 def namespace_of(stack: str) -> str:
-    """The Airflow namespace the stack file asks for, else the default `airflow-<environment>`."""
-    return stack_object(stack, "airflow").get("namespace") or f"airflow-{environment_of(stack)}"
+    """The Airflow namespace of the stack (its file's `airflow.namespace`, else `airflow-<instanceName>`)."""
+    return stack_settings(stack).namespace
