@@ -7,6 +7,7 @@ README's config reference is built from them.
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 import typing
@@ -41,7 +42,14 @@ Environment = Literal["dev", "uat", "prod"]
 
 
 def _is_text(annotation: Any) -> bool:
-    """True for str, a Literal of strings, an Annotated str or an optional one of those."""
+    """True for str, a Literal of strings, an Annotated str or an optional one of those (cached per annotation)."""
+    try:
+        return _is_text_cached(annotation)
+    except TypeError:  # an unhashable annotation: work it out each time
+        return _is_text_uncached(annotation)
+
+
+def _is_text_uncached(annotation: Any) -> bool:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if annotation is str:
@@ -54,6 +62,9 @@ def _is_text(annotation: Any) -> bool:
         inner = [arg for arg in args if arg is not type(None)]
         return bool(inner) and all(_is_text(arg) for arg in inner)
     return False
+
+
+_is_text_cached = functools.cache(_is_text_uncached)
 
 
 def _takes_decimals(annotation: Any, metadata: list[Any]) -> bool:
