@@ -387,7 +387,10 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
         "redis": {"enabled": False},
         "data": {"metadataSecretName": names.metadata},
         # The deprecated `[core] sql_alchemy_conn` copy: Airflow 3.1 does not mask it on the config page.
-        "enableBuiltInSecretEnvVars": {"AIRFLOW__CORE__SQL_ALCHEMY_CONN": False},
+        # AIRFLOW_CONN_AIRFLOW_DB (the metadata URL, password included) is a connection the API server
+        # resolves from its environment, and the Execution API serves a task any connection it resolves;
+        # nothing of ours uses `airflow_db` (the chart reads it only for KEDA, which is off).
+        "enableBuiltInSecretEnvVars": {"AIRFLOW__CORE__SQL_ALCHEMY_CONN": False, "AIRFLOW_CONN_AIRFLOW_DB": False},
         # No service account in Airflow's namespace may create pods (the chart would let the worker account
         # and the triggerer); the scheduler launches task pods in the task namespace through our Role there.
         "allowPodLaunching": False,
