@@ -239,9 +239,13 @@ def _airflow_config(settings: Settings, wiring: ReleaseWiring) -> dict[str, dict
         },
     }
     # Behind the load balancer: the login builds its https callback from X-Forwarded-Proto (the
-    # chart's default, kept explicitly), and with TLS the session cookie is marked Secure.
+    # chart's default, kept explicitly), and with TLS the session cookie is marked Secure. The ALB keeps
+    # the Host header and passes a client's X-Forwarded-Host/-Prefix through untouched: trusting them
+    # (ProxyFix's default, 1) would only let a client choose the host and path of the URLs FAB builds.
     login = config.setdefault(settings.shape.login_config_section, {})
-    login.update(enable_proxy_fix="True", cookie_secure=str(settings.front_door.tls))
+    login.update(
+        enable_proxy_fix="True", cookie_secure=str(settings.front_door.tls), proxy_fix_x_host=0, proxy_fix_x_prefix=0
+    )
     return config
 
 
