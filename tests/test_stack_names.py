@@ -219,8 +219,8 @@ def test_the_same_namespace_collides_on_the_same_cluster_only(tmp_path):
     assert _problems(_directory(tmp_path, elsewhere=elsewhere), "elsewhere") == []
 
 
-@pytest.mark.parametrize("suffix", ["tasks", "bootstrap"])
-def test_a_namespace_that_is_another_stacks_task_or_bootstrap_namespace_collides(tmp_path, suffix):
+@pytest.mark.parametrize("suffix", ["tasks", "bootstrap", "logs"])
+def test_a_namespace_that_is_another_stacks_task_bootstrap_or_log_namespace_collides(tmp_path, suffix):
     airflow = {"namespace": f"airflow-uat-{suffix}", "metrics": {"prometheusNamespace": "monitoring"}}
     taken = _stack_file("uat", environment="uat", airflow=airflow)
     assert _problems(_directory(tmp_path, taken=taken), "taken") == [
