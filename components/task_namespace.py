@@ -46,9 +46,9 @@ LOG_READER_RULES: tuple[dict[str, Any], ...] = (
     {"apiGroups": [CORE], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
     {"apiGroups": [CORE], "resources": ["pods/log"], "verbs": ["get", "list"]},
 )
+CLEANUP_RULES: tuple[dict[str, Any], ...] = ({"apiGroups": [CORE], "resources": ["pods"], "verbs": ["list", "delete"]},)
 # The EC2 instance metadata service (IPv4 and the Nitro IPv6 endpoint): every egress but these.
 INSTANCE_METADATA = {"0.0.0.0/0": "169.254.169.254/32", "::/0": "fd00:ec2::254/128"}
-CLEANUP_RULES: tuple[dict[str, Any], ...] = ({"apiGroups": [CORE], "resources": ["pods"], "verbs": ["list", "delete"]},)
 
 
 @dataclass(frozen=True)
