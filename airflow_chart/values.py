@@ -239,9 +239,13 @@ def _airflow_config(settings: Settings, wiring: ReleaseWiring) -> dict[str, dict
         },
     }
     # Behind the load balancer: the login builds its https callback from X-Forwarded-Proto (the
-    # chart's default, kept explicitly), and with TLS the session cookie is marked Secure.
+    # chart's default, kept explicitly), and with TLS the session cookie is marked Secure. The ALB keeps
+    # the Host header and passes a client's X-Forwarded-Host/-Prefix through untouched: trusting them
+    # (ProxyFix's default, 1) would only let a client choose the host and path of the URLs FAB builds.
     login = config.setdefault(settings.shape.login_config_section, {})
-    login.update(enable_proxy_fix="True", cookie_secure=str(settings.front_door.tls))
+    login.update(
+        enable_proxy_fix="True", cookie_secure=str(settings.front_door.tls), proxy_fix_x_host=0, proxy_fix_x_prefix=0
+    )
     return config
 
 
@@ -387,7 +391,10 @@ def airflow_values(settings: Settings, wiring: ReleaseWiring) -> dict[str, Any]:
         "redis": {"enabled": False},
         "data": {"metadataSecretName": names.metadata},
         # The deprecated `[core] sql_alchemy_conn` copy: Airflow 3.1 does not mask it on the config page.
-        "enableBuiltInSecretEnvVars": {"AIRFLOW__CORE__SQL_ALCHEMY_CONN": False},
+        # AIRFLOW_CONN_AIRFLOW_DB (the metadata URL, password included) is a connection the API server
+        # resolves from its environment, and the Execution API serves a task any connection it resolves;
+        # nothing of ours uses `airflow_db` (the chart reads it only for KEDA, which is off).
+        "enableBuiltInSecretEnvVars": {"AIRFLOW__CORE__SQL_ALCHEMY_CONN": False, "AIRFLOW_CONN_AIRFLOW_DB": False},
         # No service account in Airflow's namespace may create pods (the chart would let the worker account
         # and the triggerer); the scheduler launches task pods in the task namespace through our Role there.
         "allowPodLaunching": False,

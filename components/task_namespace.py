@@ -11,6 +11,11 @@ Airflow's own accounts do exactly what KubernetesExecutor needs there:
 - cleanup (the chart's cleanup CronJob): list and delete finished task pods.
 
 None of these may read Secrets or exec into pods, and no account of the task namespace has any right.
+
+Task pods may not reach the node's instance metadata service either (a NetworkPolicy allows every egress
+but that): through it they would get the node role's credentials, and with them the kubelet's rights
+(the Node authorizer lets a node read the Secrets of the pods scheduled on it). The namespace's `default`
+account gets no API token mounted, like the task account.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ LOG_READER_RULES: tuple[dict[str, Any], ...] = (
     {"apiGroups": [CORE], "resources": ["pods/log"], "verbs": ["get", "list"]},
 )
 CLEANUP_RULES: tuple[dict[str, Any], ...] = ({"apiGroups": [CORE], "resources": ["pods"], "verbs": ["list", "delete"]},)
+# The EC2 instance metadata service (IPv4 and the Nitro IPv6 endpoint): every egress but these.
+INSTANCE_METADATA = {"0.0.0.0/0": "169.254.169.254/32", "::/0": "fd00:ec2::254/128"}
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,18 @@ class TaskNamespace(pulumi.ComponentResource):
                 opts=child,
             )
         )
+        # A pod_override may name `default`; it has no right, and now no token either.
+        self.ready.append(
+            k8s.core.v1.ServiceAccountPatch(
+                f"{name}-default-account",
+                metadata=k8s.meta.v1.ObjectMetaPatchArgs(
+                    name="default", namespace=self.namespace, annotations={"pulumi.com/patchForce": "true"}
+                ),
+                automount_service_account_token=False,
+                opts=child,
+            )
+        )
+        self.ready.append(self._no_instance_metadata())
         for access in args.access:
             self.ready.extend(self._grant(access))
         for secret_name, data in sorted(args.secrets.items()):
@@ -156,6 +175,22 @@ class TaskNamespace(pulumi.ComponentResource):
             )
             self.ready.append(guardrails)
         self.register_outputs({"namespace": self.namespace})
+
+    def _no_instance_metadata(self) -> pulumi.Resource:
+        """Every pod of the namespace (DAG code may change its labels) may open anything but the node's IMDS.
+
+        Pod IPs are admitted by a namespace selector too: whether an ipBlock matches pod IPs is left to the
+        network plugin."""
+        peers: list[dict[str, Any]] = [
+            {"ipBlock": {"cidr": cidr, "except": [metadata]}} for cidr, metadata in INSTANCE_METADATA.items()
+        ]
+        peers.append({"namespaceSelector": {}})
+        return k8s.networking.v1.NetworkPolicy(
+            f"{self._name}-no-instance-metadata",
+            metadata=self._metadata("task-pods-no-instance-metadata"),
+            spec={"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": peers}]},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _metadata(
         self, object_name: str, annotations: Mapping[str, pulumi.Input[str]] | None = None

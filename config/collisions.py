@@ -94,7 +94,11 @@ def claims(s: Settings) -> tuple[Claim, ...]:
             Claim(*controller, "Helm release", "kube-system/aws-load-balancer-controller", CLUSTER, cluster),
         ]
     namespace_key = ("airflow.namespace", s.airflow.namespace) if s.airflow.namespace else mine
-    found.append(Claim(*namespace_key, "namespace", s.namespace, CLUSTER, cluster))
+    # The namespaces made from it too: stack `x-tasks`'s namespace is stack `x`'s task namespace.
+    namespaces = [s.namespace, s.shape.task_namespace, s.shape.bootstrap_namespace]
+    if names.log_shipper_role:
+        namespaces.append(f"{s.namespace}-logs")
+    found += [Claim(*namespace_key, "namespace", namespace, CLUSTER, cluster) for namespace in namespaces]
     door = s.front_door
     if door.hostname and door.hosted_zone_id:
         found.append(

@@ -10,10 +10,11 @@ from preflight.context import Context
 from preflight.result import Check, failed, not_found, passed
 
 
-def kms_key_check(ctx: Context, key: str, label: str) -> Check:
-    """A symmetric encryption key that is enabled (what RDS, S3, Secrets Manager and Pulumi need)."""
+def kms_key_check(ctx: Context, key: str, label: str, region: str | None = None) -> Check:
+    """A symmetric encryption key that is enabled (what RDS, S3, Secrets Manager and Pulumi need), looked up in
+    `region` (default: the stack's)."""
     try:
-        meta = ctx.client("kms").describe_key(KeyId=key)["KeyMetadata"]
+        meta = ctx.client("kms", region).describe_key(KeyId=key)["KeyMetadata"]
     except ClientError as error:
         if not not_found(error):
             raise
@@ -37,7 +38,11 @@ def check_kms_keys(ctx: Context) -> list[Check]:
     backend = s.airflow.secrets_backend
     if backend.enabled:
         keys.append(("airflow.secretsBackend.kmsKeyArn", backend.kms_key_arn))
-    return [kms_key_check(ctx, key, f"KMS key of {label}") for label, key in keys if key]
+    checks = [kms_key_check(ctx, key, f"KMS key of {label}") for label, key in keys if key]
+    dr = s.dr
+    if dr.enabled and dr.kms_key_arn and dr.region:
+        checks.append(kms_key_check(ctx, dr.kms_key_arn, f"KMS key of dr.kmsKeyArn (in {dr.region})", dr.region))
+    return checks
 
 
 def check_sns_topic(ctx: Context) -> list[Check]:
@@ -114,8 +119,14 @@ def check_buckets(ctx: Context) -> list[Check]:
                 checks.append(passed(f"bucket name {name} is free"))
                 continue
         if name in ours:
+            # Outside us-east-1 the first `up` fails on it (BucketAlreadyOwnedByYou); in us-east-1 S3 answers
+            # 200 and the stack silently adopts a bucket with someone else's objects and settings.
             checks.append(
-                passed(f"bucket {name} exists and is this account's (pulumi import it, or up fails to create it)")
+                failed(
+                    f"bucket name {name} is free (a bucket of this account already has it)",
+                    "before this stack's first up: pulumi import it deliberately, or set buckets.*BucketName "
+                    "(once this stack is up the bucket is its own: ignore this line)",
+                )
             )
         else:
             checks.append(

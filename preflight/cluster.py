@@ -11,6 +11,7 @@ from preflight.kube import cluster_api
 from preflight.result import Check, failed, passed
 
 CONTROLLER_PATH = "/apis/apps/v1/namespaces/kube-system/deployments/aws-load-balancer-controller"
+MIN_KUBERNETES = (1, 30)  # the README's minimum for an existing cluster
 
 
 def check_cluster(ctx: Context) -> list[Check]:
@@ -41,7 +42,22 @@ def check_cluster(ctx: Context) -> list[Check]:
         if vpc == ctx.settings.network.vpc_id
         else failed(f"cluster {name} is in network.vpcId (it is in {vpc})", f"set network.vpcId: {vpc}")
     )
+    checks.append(_version(name, str(version)))
     return [*checks, _oidc(ctx, cluster), _access(ctx, cluster)]
+
+
+def _version(name: str, version: str) -> Check:
+    minimum = ".".join(map(str, MIN_KUBERNETES))
+    try:
+        ok = tuple(int(part) for part in version.split(".")[:2]) >= MIN_KUBERNETES
+    except ValueError:
+        ok = False
+    if ok:
+        return passed(f"cluster {name} runs Kubernetes {version} (≥ {minimum})")
+    return failed(
+        f"cluster {name} runs Kubernetes ≥ {minimum} (it runs {version})",
+        f"aws eks update-cluster-version --name {name} --kubernetes-version <next minor>, one minor at a time",
+    )
 
 
 def _vpc_of(ctx: Context, cluster: dict[str, Any]) -> str | None:
@@ -64,6 +80,25 @@ def _oidc(ctx: Context, cluster: dict[str, Any]) -> Check:
     )
 
 
+def role_name(arn: str) -> str | None:
+    """The role name of an IAM role ARN (a path, such as SSO's `aws-reserved/sso.amazonaws.com/<region>/`,
+    dropped: names are unique in an account whatever the path), else None."""
+    _, _, resource = arn.partition(":role/")
+    return resource.rsplit("/", 1)[-1] if resource and ":iam:" in arn else None
+
+
+def matching_entry(principal: str, entries: list[str]) -> str | None:
+    """The access entry naming the caller's principal: the same ARN, or the same role of the same account under
+    any path (STS session ARNs carry no path; the entry names the role with it)."""
+    if principal in entries:
+        return principal
+    name, account = role_name(principal), principal.split(":")[4] if principal.count(":") >= 5 else ""
+    for entry in entries:
+        if name and role_name(entry) == name and entry.split(":")[4] == account:
+            return entry
+    return None
+
+
 def principal_arn(caller_arn: str) -> str:
     """The IAM principal behind the caller: an assumed role's role ARN (access entries name roles, not sessions)."""
     if ":assumed-role/" not in caller_arn:
@@ -81,9 +116,20 @@ def _access(ctx: Context, cluster: dict[str, Any]) -> Check:
             f"aws eks update-cluster-config --name {name} --access-config authenticationMode=API_AND_CONFIG_MAP",
         )
     principal = principal_arn(ctx.identity["Arn"])
-    entries = ctx.client("eks").list_access_entries(clusterName=name)["accessEntries"]
-    if principal in entries:
-        return passed(f"{principal} has an access entry on cluster {name}")
+    eks = ctx.client("eks")
+    entries = eks.list_access_entries(clusterName=name)["accessEntries"]
+    entry = matching_entry(principal, entries)
+    if entry is not None:
+        policies = eks.list_associated_access_policies(clusterName=name, principalArn=entry)
+        if policies.get("associatedAccessPolicies"):
+            listed = ", ".join(sorted(p["policyArn"].rsplit("/", 1)[-1] for p in policies["associatedAccessPolicies"]))
+            return passed(f"{entry} has an access entry on cluster {name} ({listed})")
+        return failed(
+            f"{entry} has an access entry on cluster {name} with an access policy (it has none)",
+            f"aws eks associate-access-policy --cluster-name {name} --principal-arn {entry} --policy-arn "
+            "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy --access-scope type=cluster "
+            "(or bind the entry's Kubernetes groups with RBAC yourself)",
+        )
     return failed(
         f"{principal} has an access entry on cluster {name}",
         f"aws eks create-access-entry --cluster-name {name} --principal-arn {principal}, then associate "
@@ -100,6 +146,15 @@ def check_lb_controller(ctx: Context) -> list[Check]:
     fix = "install it (eks-charts aws-load-balancer-controller) or set frontDoor.controller.install: true"
     try:
         deployment = (ctx.kube or cluster_api)(ctx).get(CONTROLLER_PATH)
+    except urllib.error.HTTPError as error:
+        if error.code in (401, 403):
+            return [
+                failed(
+                    f"AWS Load Balancer Controller runs (cluster API: not authorized, HTTP {error.code})",
+                    "give this identity an access entry with an access policy (see the access check above)",
+                )
+            ]
+        return [failed(f"AWS Load Balancer Controller runs (cluster API answered HTTP {error.code})", str(error))]
     except (urllib.error.URLError, OSError) as error:
         return [
             failed(

@@ -42,11 +42,13 @@ class Context:
         document = yaml.safe_load((directory / f"Pulumi.{stack}.yaml").read_text()) or {}
         return cls(stack, settings, document, session_for(settings.aws_region))
 
-    def client(self, service: str) -> Any:
-        """One client per service, in the stack's region."""
-        if service not in self._clients:
-            self._clients[service] = self.session.client(service, region_name=self.settings.aws_region)
-        return self._clients[service]
+    def client(self, service: str, region: str | None = None) -> Any:
+        """One client per service and region (default: the stack's region)."""
+        region = region or self.settings.aws_region
+        key = service if region == self.settings.aws_region else f"{service}@{region}"
+        if key not in self._clients:
+            self._clients[key] = self.session.client(service, region_name=region)
+        return self._clients[key]
 
     @cached_property
     def identity(self) -> dict[str, str]:

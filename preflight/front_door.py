@@ -84,3 +84,47 @@ def check_hosted_zone(ctx: Context) -> list[Check]:
             "set frontDoor.hostedZoneId to the zone of the hostname's domain",
         )
     ]
+
+
+def check_front_door_subnets(ctx: Context) -> list[Check]:
+    """The load balancer's own subnets (`frontDoor.subnetIds`): they exist in the VPC, span 2 AZs, and share none
+    with the cluster (the API server admits the load balancer by their CIDRs, which would admit those pods too)."""
+    subnet_ids = ctx.settings.front_door.subnet_ids
+    if not subnet_ids:
+        return []
+    ec2, vpc_id = ctx.client("ec2"), ctx.settings.network.vpc_id
+    found = {
+        s["SubnetId"]: s for s in ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": subnet_ids}])["Subnets"]
+    }
+    missing = [s for s in subnet_ids if s not in found]
+    if missing:
+        return [failed(f"frontDoor.subnetIds exist (missing: {', '.join(missing)})", "list subnets of network.vpcId")]
+    outside = [s for s in subnet_ids if found[s]["VpcId"] != vpc_id]
+    if outside:
+        return [
+            failed(
+                f"frontDoor.subnetIds are in VPC {vpc_id} ({', '.join(outside)} are not)",
+                "list subnets of network.vpcId",
+            )
+        ]
+    zones = sorted({found[s]["AvailabilityZone"] for s in subnet_ids})
+    checks = [
+        passed(f"frontDoor.subnetIds span {len(zones)} AZs ({', '.join(zones)})")
+        if len(zones) >= 2
+        else failed(
+            f"frontDoor.subnetIds span 2 AZs (only {', '.join(zones)})", "add a subnet of a second AZ (ELB needs two)"
+        )
+    ]
+    cluster = ctx.cluster if ctx.settings.cluster.mode == "existing" else None
+    workload = set(ctx.settings.network.private_subnet_ids)
+    workload |= set((cluster or {}).get("resourcesVpcConfig", {}).get("subnetIds", []))
+    shared = sorted(workload & set(subnet_ids))
+    checks.append(
+        failed(
+            f"frontDoor.subnetIds share no subnet with the cluster (shared: {', '.join(shared)})",
+            "give the load balancer subnets of its own, with no nodes or pods",
+        )
+        if shared
+        else passed("frontDoor.subnetIds share no subnet with the cluster or network.privateSubnetIds")
+    )
+    return checks

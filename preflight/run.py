@@ -15,7 +15,7 @@ from preflight.account import (
 )
 from preflight.cluster import check_cluster, check_lb_controller
 from preflight.context import Context
-from preflight.front_door import check_certificate, check_hosted_zone
+from preflight.front_door import check_certificate, check_front_door_subnets, check_hosted_zone
 from preflight.network import check_network
 from preflight.result import Check, failed
 from preflight.stack_file import check_secrets_provider
@@ -25,6 +25,7 @@ CHECKS: tuple[Callable[[Context], list[Check]], ...] = (
     check_network,
     check_cluster,
     check_lb_controller,
+    check_front_door_subnets,
     check_certificate,
     check_hosted_zone,
     check_kms_keys,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 from preflight.account import kms_key_check
 from preflight.context import Context
 from preflight.result import Check, failed, passed
@@ -21,6 +23,11 @@ def check_secrets_provider(ctx: Context) -> list[Check]:
         ]
     checks = [passed(f"Pulumi.{ctx.stack}.yaml names secrets provider {provider.split('?')[0]}")]
     if provider.startswith(AWS_KMS):
-        key = provider.removeprefix(AWS_KMS).split("?")[0]
-        checks.append(kms_key_check(ctx, key, "KMS key of the secrets provider"))
+        key, _, query = provider.removeprefix(AWS_KMS).partition("?")
+        # Pulumi looks the key up in the URL's region (an ARN carries its own); the stack's region otherwise.
+        region = (parse_qs(query).get("region") or [None])[0]
+        if key.startswith("arn:"):
+            region = key.split(":")[3]
+        label = "KMS key of the secrets provider" + (f" (in {region})" if region else "")
+        checks.append(kms_key_check(ctx, key, label, region))
     return checks

@@ -1,4 +1,5 @@
-"""Kubernetes admission semantics the rendered-manifest tests need: label selectors and NetworkPolicy ingress."""
+"""Kubernetes admission semantics the rendered-manifest tests need: label selectors, NetworkPolicy ingress and
+egress."""
 
 from __future__ import annotations
 
@@ -29,7 +30,10 @@ def selects(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bo
 
 @dataclass(frozen=True)
 class Pod:
-    """A pod as a NetworkPolicy sees it: namespace, labels, the namespace's labels, named ports, its IP."""
+    """A pod as a NetworkPolicy sees it: namespace, labels, the namespace's labels, named ports, its IP.
+
+    No namespace: an address outside the cluster's pods (a node, a load balancer, the instance metadata
+    service), which only an ipBlock can match."""
 
     namespace: str
     labels: Mapping[str, str]
@@ -45,7 +49,13 @@ def _peer_matches(peer: Mapping[str, Any], policy_namespace: str, source: Pod) -
         address = ipaddress.ip_address(source.ip)
         block = peer["ipBlock"]
         inside = address in ipaddress.ip_network(block["cidr"])
+        network = ipaddress.ip_network(block["cidr"])
+        if address.version != network.version:
+            return False
+        inside = address in network
         return inside and not any(address in ipaddress.ip_network(e) for e in block.get("except") or [])
+    if not source.namespace:
+        return False
     if "namespaceSelector" in peer:
         namespace_ok = selects(peer["namespaceSelector"], source.namespace_labels)
     else:
@@ -84,6 +94,36 @@ def ingress_allowed(
             ports = rule.get("ports")
             peer_ok = not peers or any(_peer_matches(peer, namespace, source) for peer in peers)
             port_ok = not ports or any(_port_matches(entry, target, port, protocol) for entry in ports)
+            if peer_ok and port_ok:
+                return True
+    return False
+
+
+def _policy_types(spec: Mapping[str, Any]) -> list[str]:
+    """`policyTypes` as the API server defaults it: Ingress, plus Egress when the spec has egress rules."""
+    return spec.get("policyTypes") or ["Ingress", *(["Egress"] if "egress" in spec else [])]
+
+
+def egress_allowed(
+    policies: Iterable[Mapping[str, Any]], source: Pod, destination: Pod, port: int, protocol: str = "TCP"
+) -> bool:
+    """Whether `source` may open `port` on `destination` as far as the source's egress policies go."""
+    selecting = [
+        p
+        for p in policies
+        if p["metadata"].get("namespace", source.namespace) == source.namespace
+        and selects(p["spec"].get("podSelector"), source.labels)
+        and "Egress" in _policy_types(p["spec"])
+    ]
+    if not selecting:
+        return True  # no policy isolates the pod's egress
+    for policy in selecting:
+        namespace = policy["metadata"].get("namespace", source.namespace)
+        for rule in policy["spec"].get("egress") or []:
+            peers = rule.get("to")
+            ports = rule.get("ports")
+            peer_ok = not peers or any(_peer_matches(peer, namespace, destination) for peer in peers)
+            port_ok = not ports or any(_port_matches(entry, destination, port, protocol) for entry in ports)
             if peer_ok and port_ok:
                 return True
     return False

@@ -396,9 +396,10 @@ def test_airflow_2_has_no_async_url():
     assert set(unwrap(secrets_by_name(inventory)[names.metadata]["stringData"])) == {"connection"}
     assert "secret" not in release_inputs(inventory)["values"]
     assert "extraEnv" not in release_inputs(inventory)["values"]
-    # The chart admits the webserver to the triggerer's logs; ours only close the task pods to ingress.
+    # The chart admits the webserver to the triggerer's logs; ours only close the task pods to ingress (and,
+    # as everywhere, keep them off the instance metadata service).
     policies = inventory.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
-    assert [p.name for p in policies] == ["airflow-tasks-deny-ingress"]
+    assert sorted(p.name for p in policies) == ["airflow-tasks-deny-ingress", "airflow-tasks-no-instance-metadata"]
 
 
 def test_api_server_may_read_live_triggerer_logs_through_network_policies():
@@ -412,7 +413,9 @@ def test_api_server_may_read_live_triggerer_logs_through_network_policies():
     ]
     log_port = release_inputs(inventory)["values"]["ports"]["triggererLogs"]
     assert rule["ports"] == [{"protocol": "TCP", "port": log_port}]
-    assert not stack_inventory("dev").of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")  # no policies in dev
+    # Dev has network policies off: only the task namespace's instance-metadata block, which is always there.
+    dev_policies = stack_inventory("dev").of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    assert [p.name for p in dev_policies] == ["airflow-tasks-no-instance-metadata"]
 
 
 def test_checksums_are_keyed_hashes_that_change_with_any_part_or_the_key():

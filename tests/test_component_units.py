@@ -172,7 +172,8 @@ def test_release_hands_resolved_wiring_to_the_values_function(run_components):
     assert (release["name"], release["namespace"], release["version"]) == ("r", "ns", "1.19.0")
     roles = {"scheduler": "arn:aws:iam::111122223333:role/s", "worker": "arn:aws:iam::111122223333:role/w"}
     assert seen == [ReleaseWiring(roles, "d", "l", None)]
-    # Without PgBouncer, no PgBouncer Secrets; without network policies, no extra policy.
+    # Without PgBouncer, no PgBouncer Secrets; without network policies, only the (always present) IMDS block.
     secrets = {r.inputs["metadata"]["name"] for r in inventory.of_type("kubernetes:core/v1:Secret")}
     assert "r-pgbouncer_config" not in secrets and "r-metadata" in secrets
-    assert not inventory.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    policies = inventory.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    assert [p.inputs["metadata"]["name"] for p in policies] == ["task-pods-no-instance-metadata"]

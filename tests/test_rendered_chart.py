@@ -284,7 +284,13 @@ def test_the_api_server_is_isolated_and_admits_the_load_balancer_on_its_port_onl
     policies, pods = policy_view(inventory)
     api = pods.get("api-server") or pods["webserver"]
     api_port = inventory.outputs["apiServicePort"]
-    selecting = [p for p in policies if selects(p["spec"]["podSelector"], api.labels)]
+    selecting = [
+        p
+        for p in policies
+        if p["metadata"].get("namespace", api.namespace) == api.namespace
+        and "Ingress" in p["spec"].get("policyTypes", ["Ingress"])
+        and selects(p["spec"]["podSelector"], api.labels)
+    ]
     assert selecting, "the API pods are isolated by a policy"
     blocks = [
         peer["ipBlock"]["cidr"]

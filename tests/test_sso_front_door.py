@@ -32,12 +32,15 @@ def test_the_proxy_fix_is_on_and_the_session_cookie_secure_with_tls(stack: str) 
     cfg = cfg_of(rendered_stack(stack).airflow_cfg())
     assert cfg.getboolean("fab", "enable_proxy_fix") is True
     assert cfg.getboolean("fab", "cookie_secure") is stack_settings(stack).front_door.tls
+    # The ALB forwards a client's X-Forwarded-Host/-Prefix as they came: ProxyFix must not trust them.
+    assert (cfg.getint("fab", "proxy_fix_x_host"), cfg.getint("fab", "proxy_fix_x_prefix")) == (0, 0)
 
 
 def test_on_airflow_2_the_webserver_section_carries_them() -> None:
     cfg = cfg_of(rendered(airflow_2_stack("prod")).airflow_cfg())
     assert cfg.getboolean("webserver", "enable_proxy_fix") is True
     assert cfg.getboolean("webserver", "cookie_secure") is True
+    assert (cfg.getint("webserver", "proxy_fix_x_host"), cfg.getint("webserver", "proxy_fix_x_prefix")) == (0, 0)
 
 
 def test_prods_sso_login_sits_behind_an_https_alb_whose_url_the_callback_extends() -> None:

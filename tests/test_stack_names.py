@@ -201,7 +201,7 @@ def test_an_instance_name_taken_by_another_stack_is_refused_with_the_names_it_wo
     [line] = _problems(_directory(tmp_path, alice_dev=alice), "alice-dev")
     assert line.startswith(
         'airflow-platform:instanceName: given "dev"; gives the IAM role etl-airflow-dev-scheduler, IAM role '
-        "etl-airflow-dev-api-server, IAM role etl-airflow-dev-dag-processor and 7 more that stack dev "
+        "etl-airflow-dev-api-server, IAM role etl-airflow-dev-dag-processor and 10 more that stack dev "
         "(Pulumi.dev.yaml) also claims; give each stack its own"
     )
 
@@ -210,12 +210,23 @@ def test_the_same_namespace_collides_on_the_same_cluster_only(tmp_path):
     airflow = {"namespace": "airflow-uat", "metrics": {"prometheusNamespace": "monitoring"}}
     same = _stack_file("uat", environment="uat", airflow=airflow)
     assert _problems(_directory(tmp_path, same=same), "same") == [
-        'airflow-platform:airflow.namespace: given "airflow-uat"; gives the namespace airflow-uat that stack uat '
-        "(Pulumi.uat.yaml) also claims; give each stack its own namespace"
+        'airflow-platform:airflow.namespace: given "airflow-uat"; gives the namespace airflow-uat, namespace '
+        "airflow-uat-tasks, namespace airflow-uat-bootstrap and 1 more that stack uat (Pulumi.uat.yaml) also "
+        "claims; give each stack its own namespace"
     ]
     elsewhere = _staging()
     elsewhere["config"][PROJECT + "airflow"] = airflow
     assert _problems(_directory(tmp_path, elsewhere=elsewhere), "elsewhere") == []
+
+
+@pytest.mark.parametrize("suffix", ["tasks", "bootstrap", "logs"])
+def test_a_namespace_that_is_another_stacks_task_bootstrap_or_log_namespace_collides(tmp_path, suffix):
+    airflow = {"namespace": f"airflow-uat-{suffix}", "metrics": {"prometheusNamespace": "monitoring"}}
+    taken = _stack_file("uat", environment="uat", airflow=airflow)
+    assert _problems(_directory(tmp_path, taken=taken), "taken") == [
+        f'airflow-platform:airflow.namespace: given "airflow-uat-{suffix}"; gives the namespace '
+        f"airflow-uat-{suffix} that stack uat (Pulumi.uat.yaml) also claims; give each stack its own namespace"
+    ]
 
 
 def test_stacks_pinned_to_different_accounts_share_instance_names_but_never_a_bucket_name(tmp_path):

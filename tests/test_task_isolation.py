@@ -20,6 +20,7 @@ from airflow_chart.render import RenderedChart
 from offline import REPO, Inventory
 from offline.engine import unwrap
 from tests.cluster_access import Account, Cluster, pod_secret_refs, secret_values
+from tests.k8s_access import Pod, egress_allowed
 from tests.render_support import rendered
 from tests.support import stack_inventory
 from tests.variants import break_glass_airflow_2, git_ssh_prod
@@ -131,8 +132,8 @@ def test_network_policies_admit_tasks_to_the_api_and_statsd_and_on_airflow_3_not
     stack: str, major: int
 ) -> None:
     cluster = _cluster(stack, major)
-    if not cluster.of_kind("NetworkPolicy"):
-        pytest.skip(f"{stack} renders no network policies")
+    if not [p for _, p in cluster.of_kind("NetworkPolicy") if "Ingress" in p["spec"].get("policyTypes", ["Ingress"])]:
+        pytest.skip(f"{stack} renders no ingress network policies")
     namespace, _ = _task_accounts(cluster)
     template = cluster.chart.pod_template()
     task = (namespace, template["metadata"]["labels"])
@@ -238,3 +239,76 @@ def test_task_pods_get_the_same_airflow_config_as_every_other_component(stack: s
             == f"http://{cluster.chart.release}-api-server.{cluster.release_namespace}.svc.cluster.local:8080/execution/"
         )
     assert config.get("metrics", "statsd_host").endswith(f".{cluster.release_namespace}.svc.cluster.local")
+
+
+def _secret_fed_connections(spec: dict) -> set[tuple[str, str]]:
+    """(container, variable) of every AIRFLOW_CONN_*/AIRFLOW_VAR_* a pod spec takes from a Secret, and every
+    Secret loaded whole through envFrom (it may hold any such variable)."""
+    found = set()
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        for env in container.get("env") or []:
+            if env["name"].startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_")) and "secretKeyRef" in (
+                env.get("valueFrom") or {}
+            ):
+                found.add((container["name"], env["name"]))
+        for source in container.get("envFrom") or []:
+            if "secretRef" in source:
+                found.add((container["name"], f"envFrom:{source['secretRef']['name']}"))
+    return found
+
+
+@pytest.mark.parametrize(("stack", "major"), CASES, ids=IDS)
+def test_no_component_holds_a_connection_or_variable_from_a_platform_secret(stack: str, major: int) -> None:
+    """On Airflow 3 the Execution API serves a task any connection the API server can resolve
+    (`Connection.get_connection_from_secrets`: secrets backend, then AIRFLOW_CONN_* env vars, then the DB),
+    and any variable likewise; the chart's AIRFLOW_CONN_AIRFLOW_DB is the metadata URL with its password."""
+    cluster = _cluster(stack, major)
+    specs = dict(cluster.chart.pod_specs())
+    if major == 3:
+        assert f"Deployment/{cluster.chart.release}-api-server" in specs, sorted(specs)
+    fed = {where: _secret_fed_connections(spec) for where, spec in specs.items()}
+    assert {where: found for where, found in fed.items() if found} == {}
+
+
+INSTANCE_METADATA = ("169.254.169.254", "fd00:ec2::254")
+
+
+@pytest.mark.parametrize(("stack", "major"), CASES, ids=IDS)
+def test_task_pods_reach_everything_but_the_instance_metadata_service(stack: str, major: int) -> None:
+    """The node's IMDS hands out the node role's credentials (and through them the kubelet's rights, which
+    include the Secrets of every pod on the node); task pods reach anything else, network policies on or off."""
+    inventory = _inventory(stack, major)
+    cluster = _cluster(stack, major)
+    namespace, _ = _task_accounts(cluster)
+    policies = [
+        {**obj, "metadata": {**obj["metadata"], "namespace": ns}} for ns, obj in cluster.of_kind("NetworkPolicy")
+    ]
+    template = cluster.chart.pod_template()
+    labels = cluster.namespace_labels(namespace)
+    # The template's labels, and whatever labels DAG code gives its pod through a pod_override.
+    tasks = [Pod(namespace, template["metadata"]["labels"], labels), Pod(namespace, {"dag": "any"}, labels)]
+    api = cluster.chart.get("Deployment", f"{cluster.chart.release}-{'api-server' if major == 3 else 'webserver'}")
+    api_pod = Pod(
+        cluster.release_namespace,
+        api["spec"]["template"]["metadata"]["labels"],
+        cluster.namespace_labels(cluster.release_namespace),
+        ip="10.0.12.34",
+    )
+    dns = Pod("kube-system", {"k8s-app": "kube-dns"}, {"kubernetes.io/metadata.name": "kube-system"}, ip="10.0.1.2")
+    for task in tasks:
+        for address in INSTANCE_METADATA:
+            assert not egress_allowed(policies, task, Pod("", {}, ip=address), 80), address
+        assert egress_allowed(policies, task, api_pod, int(inventory.outputs["apiServicePort"]))
+        assert egress_allowed(policies, task, dns, 53, "UDP")
+        assert egress_allowed(policies, task, Pod("", {}, ip="52.95.110.1"), 443)  # AWS APIs, git, PyPI...
+        assert egress_allowed(policies, task, Pod("", {}, ip="2600:1f18::1"), 443)
+        assert egress_allowed(policies, task, Pod("", {}, ip="10.0.3.4"), 5432)  # RDS, other VPC hosts
+
+    # DAG code may name the namespace's `default` account: it gets no API token either.
+    patches = [
+        unwrap(r.inputs)
+        for r in inventory.resources
+        if r.type == "kubernetes:core/v1:ServiceAccountPatch"
+        and unwrap(r.inputs)["metadata"] == {**unwrap(r.inputs)["metadata"], "name": "default", "namespace": namespace}
+    ]
+    assert [p["automountServiceAccountToken"] for p in patches] == [False]

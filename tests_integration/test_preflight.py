@@ -14,6 +14,7 @@ import os
 import runpy
 import ssl
 import threading
+import urllib.error
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +42,7 @@ from preflight.account import (
     check_sns_topic,
 )
 from preflight.cluster import CONTROLLER_PATH, check_cluster, check_lb_controller, principal_arn
-from preflight.front_door import check_certificate, check_hosted_zone
+from preflight.front_door import check_certificate, check_front_door_subnets, check_hosted_zone
 from preflight.kube import KubeApi, eks_token
 from preflight.network import check_network
 from preflight.readonly import WriteRefusedError, read_only_session
@@ -151,10 +152,12 @@ def _build(client: Any) -> World:
     boundary = iam.create_policy(PolicyName="data-platform-boundary", PolicyDocument=BOUNDARY)
     role = iam.create_role(RoleName="eks", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     config = {"subnetIds": private}
-    cluster = eks.create_cluster(name="data-nonprod", roleArn=role, resourcesVpcConfig=config)["cluster"]
+    cluster = eks.create_cluster(name="data-nonprod", version="1.31", roleArn=role, resourcesVpcConfig=config)[
+        "cluster"
+    ]
     issuer = cluster["identity"]["oidc"]["issuer"]
     iam.create_open_id_connect_provider(Url=issuer, ThumbprintList=["a" * 40], ClientIDList=["sts.amazonaws.com"])
-    eks.create_cluster(name="data-bare", roleArn=role, resourcesVpcConfig=config)
+    eks.create_cluster(name="data-bare", version="1.31", roleArn=role, resourcesVpcConfig=config)
     acm = client("acm")
     issued = _import(acm, "*.data.example.com")
     other = _import(acm, "other.example.org")
@@ -253,7 +256,9 @@ def test_a_ready_account_passes_every_check(world):
     _ = ctx.cluster
     ctx.cluster["accessConfig"] = {"authenticationMode": "API_AND_CONFIG_MAP"}
     with Stubber(ctx.client("eks")) as eks:
-        eks.add_response("list_access_entries", {"accessEntries": [principal_arn(ctx.identity["Arn"])]})
+        entry = principal_arn(ctx.identity["Arn"])
+        eks.add_response("list_access_entries", {"accessEntries": [entry]})
+        eks.add_response("list_associated_access_policies", _policies(entry, ADMIN_POLICY))
         checks = run_checks(ctx)
     assert [line for line in lines(checks) if not line.startswith("✓")] == []
     assert len(checks) >= 14
@@ -292,9 +297,9 @@ def test_cluster_missing_in_another_vpc_or_without_oidc_and_access(world):
     bare_ctx = context(world, **{"cluster.name": world.bare_cluster})
     bare_ctx.cluster["identity"] = {"oidc": {"issuer": "https://oidc.eks.eu-west-1.amazonaws.com/id/BARE"}}  # moto: one
     bare = check_cluster(bare_ctx)
-    assert oks(bare) == [True, True, False, False]
-    assert "associate-iam-oidc-provider --cluster data-bare" in bare[2].fix
-    assert "authenticationMode=API_AND_CONFIG_MAP" in bare[3].fix
+    assert oks(bare) == [True, True, True, False, False]
+    assert "associate-iam-oidc-provider --cluster data-bare" in bare[3].fix
+    assert "authenticationMode=API_AND_CONFIG_MAP" in bare[4].fix
 
 
 def test_cluster_access_entry_missing_for_the_caller(world):
@@ -305,6 +310,59 @@ def test_cluster_access_entry_missing_for_the_caller(world):
         eks.add_response("list_access_entries", {"accessEntries": ["arn:aws:iam::111122223333:role/someone-else"]})
         access = check_cluster(ctx)[-1]
     assert not access.ok and "aws eks create-access-entry --cluster-name data-nonprod" in access.fix
+
+
+ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+SSO_ROLE = "AWSReservedSSO_PlatformAdmin_0123456789abcdef"
+
+
+def _policies(entry: str, *arns: str) -> dict[str, Any]:
+    when = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    associated = [
+        {"policyArn": arn, "accessScope": {"type": "cluster"}, "associatedAt": when, "modifiedAt": when} for arn in arns
+    ]
+    return {"clusterName": "data-nonprod", "principalArn": entry, "associatedAccessPolicies": associated}
+
+
+def _access(world: World, caller: str, entries: list[str], *policies: str | None) -> Check:
+    """The access check for a caller, given the cluster's entries and the policies of the last entry (`None`:
+    no entry matches, so no policy is asked for)."""
+    ctx = context(world)
+    ctx.__dict__["identity"] = {"Account": ACCOUNT, "Arn": caller, "UserId": "AROAEXAMPLE:me"}
+    _ = ctx.cluster
+    ctx.cluster["accessConfig"] = {"authenticationMode": "API"}
+    with Stubber(ctx.client("eks")) as eks:
+        eks.add_response("list_access_entries", {"accessEntries": entries})
+        if policies != (None,):
+            eks.add_response(
+                "list_associated_access_policies",
+                _policies(entries[-1], *(p for p in policies if p)),
+                {"clusterName": "data-nonprod", "principalArn": entries[-1]},
+            )
+        return check_cluster(ctx)[-1]
+
+
+def test_an_sso_role_is_matched_under_its_path_and_needs_an_access_policy(world):
+    caller = f"arn:aws:sts::{ACCOUNT}:assumed-role/{SSO_ROLE}/jane@example.com"
+    entry = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/{SSO_ROLE}"
+    granted = _access(world, caller, [f"arn:aws:iam::{ACCOUNT}:role/someone-else", entry], ADMIN_POLICY)
+    assert granted.ok and entry in granted.what and "AmazonEKSClusterAdminPolicy" in granted.what
+    bare = _access(world, caller, [entry])
+    assert not bare.ok and "with an access policy (it has none)" in bare.what
+    assert f"associate-access-policy --cluster-name data-nonprod --principal-arn {entry}" in bare.fix
+    # The same role name in another account is another role.
+    elsewhere = f"arn:aws:iam::{OTHER_ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/{SSO_ROLE}"
+    missing = _access(world, caller, [elsewhere], None)
+    assert not missing.ok and "create-access-entry" in missing.fix
+
+
+def test_an_existing_cluster_older_than_the_minimum_is_refused(world):
+    ctx = context(world, **{"cluster.name": world.bare_cluster})
+    ctx.cluster["version"] = "1.29"
+    version = check_cluster(ctx)[2]
+    assert not version.ok and "≥ 1.30 (it runs 1.29)" in version.what
+    ctx.cluster["version"] = "1.30"
+    assert check_cluster(ctx)[2].ok
 
 
 def test_a_cluster_to_create_must_not_exist_yet(world):
@@ -344,6 +402,8 @@ class FakeKube:
         ({"status": {}}, False, "0 ready"),
         (None, False, "not found"),
         (OSError("timed out"), False, "cluster API unreachable"),
+        (urllib.error.HTTPError("https://k8s", 401, "Unauthorized", None, None), False, "not authorized"),  # type: ignore[arg-type]
+        (urllib.error.HTTPError("https://k8s", 403, "Forbidden", None, None), False, "not authorized"),  # type: ignore[arg-type]
     ],
 )
 def test_lb_controller_on_an_existing_cluster(world, answer, ok, said):
@@ -381,6 +441,61 @@ def test_hosted_zone_of_another_domain_or_missing(world):
     assert oks(check_hosted_zone(context(world, **_door(world, world.issued_certificate, "Z0000000000000000000")))) == [
         False
     ]
+
+
+def test_front_door_subnets_exist_in_the_vpc_span_two_zones_and_share_none_with_the_cluster(world):
+    ec2 = world.writer.client("ec2")
+    made = [
+        ec2.create_subnet(VpcId=world.vpc, CidrBlock=f"10.40.{20 + i}.0/24", AvailabilityZone=f"{REGION}{zone}")[
+            "Subnet"
+        ]["SubnetId"]
+        for i, zone in enumerate("aba")
+    ]
+    lb_a, lb_b, lb_a2 = made
+    try:
+
+        def door(*subnets: str) -> list[Check]:
+            return check_front_door_subnets(context(world, **{"frontDoor.subnetIds": list(subnets)}))
+
+        assert oks(door(lb_a, lb_b)) == [True, True]
+        one_zone = door(lb_a, lb_a2)
+        assert oks(one_zone) == [False, True] and "only eu-west-1a" in one_zone[0].what
+        shared = door(lb_a, world.private[1])
+        assert oks(shared) == [True, False] and world.private[1] in shared[1].what
+        [outside] = door(lb_a, world.other_vpc_subnet)
+        assert not outside.ok and world.other_vpc_subnet in outside.what
+        [missing] = door(lb_a, "subnet-0123456789abcdef0")
+        assert not missing.ok and "missing: subnet-0123456789abcdef0" in missing.what
+        assert check_front_door_subnets(context(world)) == []  # unset: the private subnets, nothing to check
+    finally:
+        for subnet in made:
+            ec2.delete_subnet(SubnetId=subnet)
+
+
+def test_the_secrets_provider_key_is_looked_up_in_the_urls_region(world):
+    kms = world.writer.client("kms", region_name="us-east-1")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/pulumi-state-use1", TargetKeyId=key)
+    document = {"secretsprovider": "awskms://alias/pulumi-state-use1?region=us-east-1"}
+    checks = check_secrets_provider(context(world, document=document))
+    assert oks(checks) == [True, True] and "(in us-east-1)" in checks[1].what
+    elsewhere = check_secrets_provider(context(world, document={"secretsprovider": "awskms://alias/pulumi-state-use1"}))
+    assert oks(elsewhere) == [True, False]  # no region in the URL: the stack's, where no such alias exists
+
+
+def test_the_dr_key_is_enabled_in_the_dr_region(world):
+    kms = world.writer.client("kms", region_name="eu-central-1")
+    enabled = kms.create_key()["KeyMetadata"]
+    disabled = kms.create_key()["KeyMetadata"]
+    kms.disable_key(KeyId=disabled["KeyId"])
+
+    def dr(arn: str) -> list[Check]:
+        return check_kms_keys(context(world, dr={"enabled": True, "region": "eu-central-1", "kmsKeyArn": arn}))
+
+    checks = dr(enabled["Arn"])
+    assert oks(checks) == [True, True] and "dr.kmsKeyArn (in eu-central-1)" in checks[1].what
+    off = dr(disabled["Arn"])
+    assert oks(off) == [True, False] and "it is Disabled" in off[1].what
 
 
 def test_kms_keys_disabled_asymmetric_or_missing(world):
@@ -429,8 +544,11 @@ def test_bucket_names_free_ours_or_another_accounts(world):
     world.writer.client("s3").create_bucket(
         Bucket="acme-uat-logs", CreateBucketConfiguration={"LocationConstraint": REGION}
     )
+    # Before the first up a bucket of ours is a ✗: outside us-east-1 up fails on it, in us-east-1 S3 answers 200
+    # and the stack would silently adopt it.
     [_, ours] = check_buckets(context(world, **{"buckets.logBucketName": "acme-uat-logs"}))
-    assert ours.ok and "is this account's" in ours.what
+    assert not ours.ok and "a bucket of this account already has it" in ours.what
+    assert "pulumi import" in ours.fix
 
 
 def test_an_aws_error_fails_its_check_instead_of_stopping_the_list(world, monkeypatch):
