@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -199,11 +200,12 @@ def test_an_instance_name_taken_by_another_stack_is_refused_with_the_names_it_wo
     alice = _alice_dev()
     alice["config"][PROJECT + "instanceName"] = "dev"
     [line] = _problems(_directory(tmp_path, alice_dev=alice), "alice-dev")
-    assert line.startswith(
-        'airflow-platform:instanceName: given "dev"; gives the IAM role etl-airflow-dev-scheduler, IAM role '
-        "etl-airflow-dev-api-server, IAM role etl-airflow-dev-dag-processor and 10 more that stack dev "
-        "(Pulumi.dev.yaml) also claims; give each stack its own"
-    )
+    assert re.match(
+        r'airflow-platform:instanceName: given "dev"; gives the IAM role etl-airflow-dev-scheduler, IAM role '
+        r"etl-airflow-dev-api-server, IAM role etl-airflow-dev-dag-processor and \d+ more that stack dev "
+        r"\(Pulumi\.dev\.yaml\) also claims; give each stack its own",
+        line,
+    ), line
 
 
 def test_the_same_namespace_collides_on_the_same_cluster_only(tmp_path):
