@@ -15,10 +15,12 @@ README = (REPO / "README.md").read_text()
 
 
 def section(title: str) -> str:
-    """One `## ` section of the README."""
-    start = README.index(f"\n## {title}\n")
-    end = README.find("\n## ", start + 1)
-    return README[start : end if end != -1 else None]
+    """One `## ` or `### ` section of the README, up to the next heading of its level or above."""
+    match = re.search(rf"\n(#{{2,3}}) {re.escape(title)}\n", README)
+    assert match, f"README has no section {title!r}"
+    level = len(match.group(1))
+    end = re.compile(rf"\n#{{2,{level}}} ").search(README, match.end())
+    return README[match.start() : end.start() if end else None]
 
 
 @pytest.mark.parametrize("stack", STACKS)
