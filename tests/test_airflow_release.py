@@ -18,7 +18,7 @@ from offline import run_stack
 from offline.engine import Inventory, is_secret_value, unwrap
 from tests.support import STACKS, name_stem, namespace_of, stack_inventory, stack_settings
 from tests.values_support import AIRFLOW_2, GIT_HTTPS, GIT_SSH, airflow_override
-from tests.variants import airflow_2_stack, git_ssh_prod
+from tests.variants import airflow_2_stack, git_ssh_prod, prod_renamed_and_scraped
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SECRET = "kubernetes:core/v1:Secret"
@@ -208,9 +208,7 @@ def test_namespace_enforces_restricted_pod_security():
 
 def test_service_monitor_is_created_only_when_asked_for():
     assert not stack_inventory("prod").of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
-    inventory = run_stack(
-        "prod", airflow_override("prod", metrics={"serviceMonitor": True, "prometheusNamespace": "monitoring"})
-    )
+    inventory = prod_renamed_and_scraped()
     (monitor,) = inventory.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
     assert monitor.inputs["spec"]["endpoints"][0]["port"] == "statsd-scrape"
     assert "pulumi:providers:kubernetes::cluster-k8s::" in monitor.provider

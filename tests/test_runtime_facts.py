@@ -109,10 +109,9 @@ def test_chart_object_names_follow_the_release_name_for_any_release(release):
 
 
 def test_metadata_uri_and_outputs_point_at_the_services_the_chart_creates_for_orchestrator():
-    from offline import run_stack
+    from tests.variants import prod_renamed_and_scraped
 
-    overrides = airflow_override("prod", releaseName="orchestrator")
-    inventory = run_stack("prod", overrides)
+    inventory = prod_renamed_and_scraped()
     assert inventory.outputs["apiServiceName"] == "orchestrator-api-server"
     secrets = {r.inputs["metadata"]["name"]: r for r in inventory.of_type("kubernetes:core/v1:Secret")}
     from offline.engine import unwrap

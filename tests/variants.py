@@ -45,3 +45,15 @@ def git_ssh_prod() -> Inventory:
     """Prod with DAGs from git-sync over SSH (key and known_hosts); its default provider also has a profile, an
     assumed role, an account guard and default tags (`AWS_PROVIDER_CONFIG`), so one run serves both tests."""
     return run_stack("prod", {**GIT_SSH, **AWS_PROVIDER_CONFIG})
+
+
+@cache
+def prod_renamed_and_scraped() -> Inventory:
+    """Prod with release name `orchestrator` and a Prometheus ServiceMonitor: chart object names follow the
+    release; the monitor is created only when asked for (two independent checks, one run)."""
+    return run_stack(
+        "prod",
+        airflow_override(
+            "prod", releaseName="orchestrator", metrics={"serviceMonitor": True, "prometheusNamespace": "monitoring"}
+        ),
+    )
