@@ -15,6 +15,7 @@ from config import ConfigError
 from config.yaml_scalars import stack_file_problems
 from offline import REPO, read_stack_config
 from offline.stack_file import StackFileError
+from tests.support import STACKS
 
 HEADER = "config:\n  aws:region: eu-west-1\n"
 
@@ -134,7 +135,7 @@ def test_the_program_checks_its_stack_file_beside_pulumi_yaml(tmp_path: Path) ->
     assert problem.full_key == "airflow-platform:tags.cost-center" and "octal number 83" in problem.message
     assert stack_file_problems(tmp_path, "uat") == []  # no such stack file (config from elsewhere)
     assert stack_file_problems(None, "dev") == []
-    assert [stack_file_problems(REPO, stack) for stack in ("dev", "uat", "prod")] == [[], [], []]
+    assert all(stack_file_problems(REPO, stack) == [] for stack in STACKS)
 
 
 # -- through plan.py ---------------------------------------------------------------------
