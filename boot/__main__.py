@@ -16,6 +16,8 @@ from pathlib import Path
 from boot.install import ensure
 
 REPO = Path(__file__).resolve().parent.parent
+# Kept after the run for its logs (pytest empties it at the next start); readable by the servers' user.
+BASETEMP = Path(tempfile.gettempdir()) / "airflow-platform-boot"
 
 
 def main() -> int:
@@ -25,7 +27,18 @@ def main() -> int:
         return 2
     hosts = Path(tempfile.mkdtemp(prefix="boot-hosts-")) / "hosts"
     hosts.write_text("127.0.0.1 localhost\n")
-    pytest = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(REPO / "tests_boot"), *sys.argv[1:]]
+    pytest = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--basetemp",
+        str(BASETEMP),
+        str(REPO / "tests_boot"),
+        *sys.argv[1:],
+    ]
     prelude = (
         "set -e; ip link set lo up; mount -t tmpfs -o mode=0755 boot-opt /opt; "
         f"mount --bind {shlex.quote(str(hosts))} /etc/hosts; exec {shlex.join(pytest)}"

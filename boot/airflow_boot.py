@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -20,9 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from boot.idp import certificate_authority
 from boot.install import Toolchain
 from boot.processes import Processes, Started, wait_for
 from boot.servers import PgBouncer, Postgres, moto, psql
+from boot.servers import listening as _listening
 from boot.stack import COMPONENTS, StackPods
 
 OPT = Path("/opt")
@@ -45,6 +48,7 @@ class Boot:
     work: Path
     processes: Processes = field(init=False)
     components: dict[str, Started] = field(default_factory=dict)
+    idp_ca: Path | None = None
 
     def __post_init__(self) -> None:
         self.work.mkdir(parents=True, exist_ok=True)
@@ -55,6 +59,8 @@ class Boot:
     def hostnames(self) -> list[str]:
         """Every name a pod of this stack can resolve: the chart's Services (all DNS forms) and the DB endpoint."""
         names = {self.pods.bootstrap_env()["PGHOST"]}
+        if self.oidc_metadata_url():
+            names.add(urlsplit(self.oidc_metadata_url()).hostname)  # the stand-in IdP (boot/idp.py)
         for service in self.pods.chart.of_kind("Service"):
             name, ns = service["metadata"]["name"], self.pods.namespace
             names.update({name, f"{name}.{ns}", f"{name}.{ns}.svc", f"{name}.{ns}.svc.cluster.local"})
@@ -94,9 +100,11 @@ class Boot:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(data[mount["subPath"]])
             return
-        target.mkdir(parents=True, exist_ok=True)
-        for key, value in data.items():
-            (target / key).write_text(value)
+        source = volume.get("configMap") or volume["secret"]
+        items = source.get("items") or [{"key": key, "path": key} for key in data]
+        for item in items:
+            (target / item["path"]).parent.mkdir(parents=True, exist_ok=True)
+            (target / item["path"]).write_text(data[item["key"]])
 
     def install_dags(self, source: Path = EXAMPLE_DAGS) -> None:
         dags = Path(self.pods.cfg()["core"]["dags_folder"])
@@ -122,7 +130,44 @@ class Boot:
         env = {**self.pods.env(self.pods.container(component)), **self.base_env()}
         if component == "scheduler":
             env.update(self.scheduler_standins())
+        if component == "api-server" and self.idp_ca is not None:
+            # The IdP's certificate is signed by the throwaway CA: trusted as a public CA would be.
+            env.update({"REQUESTS_CA_BUNDLE": str(self.idp_ca), "SSL_CERT_FILE": str(self.idp_ca)})
         return env
+
+    # -- SSO -------------------------------------------------------------------------------------
+    def webserver_config(self) -> str:
+        mount = next(
+            (
+                m
+                for m in self.pods.container("api-server").get("volumeMounts", [])
+                if m["mountPath"].endswith("webserver_config.py")
+            ),
+            None,
+        )
+        return Path(mount["mountPath"]).read_text() if mount else ""
+
+    def oidc_metadata_url(self) -> str | None:
+        config_map = self.pods.config_maps.get(f"{self.pods.release}-api-server-config", {})
+        found = re.search(r'"server_metadata_url": "([^"]+)"', config_map.get("webserver_config.py", ""))
+        return found.group(1) if found else None
+
+    def oidc_provider(self) -> str:
+        config_map = self.pods.config_maps[f"{self.pods.release}-api-server-config"]
+        return re.search(r'^PROVIDER = "([^"]+)"', config_map["webserver_config.py"], re.M).group(1)  # type: ignore[union-attr]
+
+    def start_idp(self) -> None:
+        """Serve the IdP's discovery document on 127.0.0.1:443 (SSO stacks only)."""
+        url = self.oidc_metadata_url()
+        if url is None:
+            return
+        ca, cert, key = certificate_authority(self.work / "idp", urlsplit(url).hostname or "")
+        self.idp_ca = ca
+        python = os.environ.get("BOOT_PROJECT_PYTHON", "python3")
+        idp = self.processes.start(
+            "idp", [python, "-m", "boot.idp", url, str(cert), str(key)], {"PATH": os.environ["PATH"]}, REPO
+        )
+        wait_for(lambda: _listening(443), 30, "the stand-in IdP on 127.0.0.1:443", died=idp)
 
     def scheduler_standins(self) -> dict[str, str]:
         """The scheduler runs KubernetesExecutor's pods through PodTemplateExecutor (no cluster here)."""
@@ -173,8 +218,6 @@ class Boot:
         bouncer = PgBouncer(self.tools, self.work / "pgbouncer", self.processes)
         bouncer.start(files or self.pods.pgbouncer_files(), self.pods.pgbouncer_command(), self.hostnames())
         self.pgbouncer = bouncer
-        port = int(self.pods.chart.get("Service", f"{self.pods.release}-pgbouncer")["spec"]["ports"][0]["port"])
-        wait_for(lambda: _listening(port), 30, "PgBouncer", died=bouncer.process)
         return bouncer
 
     def start_moto(self) -> None:
@@ -236,14 +279,6 @@ class Boot:
 
     def stop(self) -> None:
         self.processes.stop_all()
-
-
-def _listening(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def wait_seconds(seconds: float) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -78,13 +80,15 @@ class Postgres:
         give_away(self.base)
         env = self._env()
         initdb = [str(self.tools.pg_bin("initdb")), "-D", str(self.data), "-U", SUPERUSER, "-A", "scram-sha-256"]
-        subprocess.run(
+        result = subprocess.run(
             as_unprivileged([*initdb, "--pwfile", str(password_file), "--no-sync", "-E", "UTF8"]),
-            check=True,
             capture_output=True,
+            text=True,
             env=env,
             timeout=120,
         )
+        if result.returncode != 0:
+            raise RuntimeError(f"initdb failed ({result.returncode}): {result.stderr.strip()}")
         (self.data / "pg_hba.conf").write_text(
             "local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n"
             "host all all 127.0.0.1/32 reject\n"
@@ -132,6 +136,12 @@ class Postgres:
         self.sql("postgres", f'CREATE DATABASE "{database}" OWNER "{user}"')
 
 
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def psql() -> str:
     """Debian's psql client (the bootstrap Job's image runs psql; .ci/run installs postgresql-client)."""
     found = shutil.which("psql")
@@ -172,7 +182,9 @@ class PgBouncer:
         argv = [str(self.tools.pgbouncer_bin), *[str(local.get(a, a)) for a in rest]]
         if os.geteuid() != 0:  # `-u` works only when started as root
             argv = [a for i, a in enumerate(argv) if a != "-u" and (i == 0 or argv[i - 1] != "-u")]
-        self.process = self.processes.start("pgbouncer", argv, {"PATH": os.environ["PATH"]})
+        self.process = self.processes.start(self.base.name, argv, {"PATH": os.environ["PATH"]})
+        port = int(re.search(r"^listen_port = (\d+)$", ini, re.M).group(1))  # type: ignore[union-attr]
+        wait_for(lambda: listening(port), 30, f"PgBouncer on port {port}", died=self.process)
         return local[ini_path]
 
 

@@ -63,6 +63,7 @@ def booted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         boot.start_pgbouncer()
         boot.start_moto()
         boot.seed_secrets()
+        boot.start_idp()
         migration = boot.migrate()
         tail = "\n".join((migration.stdout + migration.stderr).splitlines()[-20:])
         assert migration.returncode == 0, f"{pods.stack}: the migration Job's `airflow db migrate` failed:\n{tail}"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
 import subprocess
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from boot.airflow_boot import PROBE_CONNECTION, check
+from boot.airflow_boot import API_PORT, PROBE_CONNECTION, check
+from boot.processes import wait_for
 from boot.servers import PgBouncer, psql
 from tests_boot.conftest import Booted
 
@@ -109,15 +112,10 @@ def test_a_task_runs_in_the_pod_the_template_gives_and_logs_to_s3(booted: Booted
     assert set(first["pod_env"]) - template_env == {"AIRFLOW_IS_K8S_EXECUTOR_POD"}
     assert template_env <= set(first["pod_env"])
     assert not set(first["standins"]) & template_env, "a stand-in overrides the template's env"
-    prefix = booted.pods.cfg()["logging"]["remote_base_log_folder"].split("/", 3)[3]
-    keys = [
-        o["Key"]
-        for o in booted.boot.s3.list_objects_v2(
-            Bucket=booted.boot.log_bucket, Prefix=f"{prefix}/dag_id={EXAMPLE_DAG}/"
-        ).get("Contents", [])
-    ]
-    assert keys, f"no task log under s3://{booted.boot.log_bucket}/{prefix}/dag_id={EXAMPLE_DAG}/"
-    body = booted.boot.s3.get_object(Bucket=booted.boot.log_bucket, Key=keys[0])["Body"].read().decode()
+    # The task reports success through the Execution API before its supervisor uploads the log.
+    body = wait_for(
+        lambda: _s3_logs(booted, EXAMPLE_DAG), 60, f"the {EXAMPLE_DAG} task log in S3 ({_log_prefix(booted)})"
+    )
     assert "hello from the platform example" in body
 
 
@@ -127,19 +125,76 @@ def test_task_pods_hold_no_database_credentials(booted: Booted):
     assert not [n for n in names if DB_SETTINGS.search(n)]
 
 
+def _sso(booted: Booted) -> tuple[str, str]:
+    """(the host users reach, the provider name) of an SSO stack; skip others."""
+    if booted.boot.oidc_metadata_url() is None:
+        pytest.skip(f"{booted.pods.stack} logs in with passwords")
+    return urlsplit(booted.pods.cfg()["api"]["base_url"]).netloc, booted.boot.oidc_provider()
+
+
+def _get(port: int, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], str]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read().decode(errors="replace")
+    finally:
+        connection.close()
+
+
+def _as_the_alb_forwards(host: str) -> dict[str, str]:
+    return {"Host": host, "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443", "X-Forwarded-For": "198.51.100.7"}
+
+
+def https_callback(port: int, host: str, provider: str) -> str:
+    """The IdP redirect for a login as the ALB forwards it; fails unless the callback is https://host/..."""
+    status, headers, _ = _get(port, f"/auth/login/{provider}", _as_the_alb_forwards(host))
+    assert status == 302, f"GET /auth/login/{provider} answered {status}, not a redirect to the IdP"
+    query = parse_qs(urlsplit(headers["location"]).query)
+    callback = query.get("redirect_uri", ["(none)"])[0]
+    expected = f"https://{host}/auth/oauth-authorized/{provider}"
+    assert callback == expected, (
+        f"IdP callback is {callback}, not {expected}: the API server did not trust the ALB's X-Forwarded-Proto"
+    )
+    return headers["location"]
+
+
+def test_sso_login_page_offers_the_provider(booted: Booted):
+    host, provider = _sso(booted)
+    booted.boot.wait_healthy()
+    status, _, page = _get(API_PORT, "/auth/login/", {"Host": host, "X-Forwarded-Proto": "https"})
+    assert status == 200, status
+    assert f"/auth/login/{provider}" in page, (
+        "the login page does not offer the OIDC provider (webserver_config.py dropped?)"
+    )
+
+
+def test_sso_login_behind_the_alb_redirects_to_the_idp_with_the_https_callback(booted: Booted):
+    host, provider = _sso(booted)
+    location = https_callback(API_PORT, host, provider)
+    metadata = booted.boot.oidc_metadata_url()
+    assert location.startswith(
+        metadata.removesuffix("/.well-known/openid-configuration") + "/protocol/openid-connect/auth?"
+    )  # type: ignore[union-attr]
+
+
 # -- one wire broken on purpose: each must fail with a line that names it ----------------------------------------
 
 
 def test_a_task_that_needs_the_metadata_db_fails_on_airflow_3(booted: Booted):
     result = check(booted.boot, "scheduler", "run-dag", "boot_needs_db")
     assert result["state"] == "failed", result
-    logs = "".join(p.read_text() for p in (booted.boot.work / "pods").glob("boot-needs-db*.log"))
-    logs += _s3_logs(booted, "boot_needs_db")
-    assert "Direct database access via the ORM is not allowed" in logs
+    message = "Direct database access via the ORM is not allowed"
+    wait_for(lambda: message in _s3_logs(booted, "boot_needs_db"), 60, f"'{message}' in the task's S3 log")
+
+
+def _log_prefix(booted: Booted) -> str:
+    return booted.pods.cfg()["logging"]["remote_base_log_folder"].split("/", 3)[3]
 
 
 def _s3_logs(booted: Booted, dag_id: str) -> str:
-    prefix = booted.pods.cfg()["logging"]["remote_base_log_folder"].split("/", 3)[3]
+    """Every task log of `dag_id` under `remote_base_log_folder` in (moto's) S3."""
+    prefix = _log_prefix(booted)
     listing = booted.boot.s3.list_objects_v2(Bucket=booted.boot.log_bucket, Prefix=f"{prefix}/dag_id={dag_id}/")
     return "".join(
         booted.boot.s3.get_object(Bucket=booted.boot.log_bucket, Key=o["Key"])["Body"].read().decode()
@@ -171,10 +226,9 @@ def test_pgbouncer_with_another_user_in_users_txt_refuses_airflow(booted: Booted
         url = booted.pods.secret_value(f"{booted.pods.release}-metadata-connection", "connection")
         url = url.replace(f":{port - 1}/", f":{port}/")
         result = _psql(url, booted.boot.work)
+        refused = result.stderr  # (the URL, password included, stays out of the report)
         assert result.returncode != 0, "PgBouncer let Airflow in without its user in users.txt"
-        assert "SASL authentication failed" in result.stderr or "password authentication failed" in result.stderr, (
-            result.stderr
-        )
+        assert "password authentication failed" in refused or "SASL authentication failed" in refused, refused
     finally:
         booted.boot.processes.stop(wrong.process)  # type: ignore[arg-type]
 
@@ -184,3 +238,27 @@ def _psql(url: str, home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [psql(), "-X", "-At", url, "-c", "SELECT 1"], env=env, capture_output=True, text=True, timeout=60
     )
+
+
+def test_an_api_server_that_does_not_trust_the_proxy_headers_sends_an_http_callback(booted: Booted):
+    host, provider = _sso(booted)
+    container = booted.pods.container("api-server")
+    env = {
+        **booted.boot.component_env("api-server"),
+        "AIRFLOW__FAB__ENABLE_PROXY_FIX": "False",
+        "AIRFLOW__API__PORT": str(API_PORT + 1),
+    }
+    untrusting = booted.boot.processes.start(
+        "api-server-no-proxy-fix", [*container.get("command", []), *container["args"]], env
+    )
+    try:
+        wait_for(
+            lambda: _get(API_PORT + 1, "/api/v2/monitor/health", {})[0] == 200,
+            180,
+            "the second API server",
+            died=untrusting,
+        )
+        with pytest.raises(AssertionError, match=r"IdP callback is http://.*did not trust the ALB's X-Forwarded-Proto"):
+            https_callback(API_PORT + 1, host, provider)
+    finally:
+        booted.boot.processes.stop(untrusting)
