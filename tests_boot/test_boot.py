@@ -164,9 +164,11 @@ def test_sso_login_page_offers_the_provider(booted: Booted):
     booted.boot.wait_healthy()
     status, _, page = _get(API_PORT, "/auth/login/", {"Host": host, "X-Forwarded-Proto": "https"})
     assert status == 200, status
-    assert f"/auth/login/{provider}" in page, (
-        "the login page does not offer the OIDC provider (webserver_config.py dropped?)"
+    # FAB's OAuth login page: one sign-in button per provider; a password form means webserver_config.py was dropped.
+    assert f'id="btn-signin-{provider}"' in page, (
+        f"the login page offers no '{provider}' sign-in (password login instead?)"
     )
+    assert 'name="password"' not in page, "the login page asks for a password: FAB fell back to database login"
 
 
 def test_sso_login_behind_the_alb_redirects_to_the_idp_with_the_https_callback(booted: Booted):
