@@ -87,6 +87,16 @@ class Boot:
         (airflow_home / "dags").mkdir(parents=True, exist_ok=True)
         (airflow_home / "logs").mkdir(parents=True, exist_ok=True)
 
+    def run_job(self, job: str) -> subprocess.CompletedProcess[str]:
+        """One of the chart's Jobs: its mounts written, its command run with its env."""
+        spec = self.pods.chart.get("Job", f"{self.pods.release}-{job}")["spec"]["template"]["spec"]
+        container = spec["containers"][0]
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        for mount in container.get("volumeMounts", []):
+            self._materialize(volumes[mount["name"]], mount)
+        env = {**self.pods.env(container), **self.base_env()}
+        return self.run([*container.get("command", []), *container.get("args", [])], env, timeout=300)
+
     def _materialize(self, volume: dict, mount: dict) -> None:  # type: ignore[type-arg]
         target = Path(mount["mountPath"])
         if "configMap" in volume:
@@ -253,13 +263,13 @@ class Boot:
         env = {**self.pods.env(container), **self.base_env()}
         return self.run([*container.get("command", []), *container.get("args", [])], env, timeout=600)
 
-    def start_components(self) -> None:
+    def start_components(self, overrides: dict[str, str] | None = None) -> None:
+        """The four components with their rendered commands and env (plus `overrides`, for local.py)."""
         for component in COMPONENTS:
             container = self.pods.container(component)
             argv = [*container.get("command", []), *container.get("args", [])]
-            self.components[component] = self.processes.start(
-                component, argv, self.component_env(component), OPT / "airflow"
-            )
+            env = {**self.component_env(component), **(overrides or {})}
+            self.components[component] = self.processes.start(component, argv, env, OPT / "airflow")
 
     def health(self) -> dict:  # type: ignore[type-arg]
         with urllib.request.urlopen(f"http://127.0.0.1:{API_PORT}/api/v2/monitor/health", timeout=5) as response:

@@ -122,7 +122,10 @@ def install_airflow(target: Path) -> None:
     shutil.rmtree(target, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(target)], check=True)
     pip = [str(target / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--require-hashes", "--no-deps", "-r", str(LOCK)], check=True)
+    result = subprocess.run([*pip, "--require-hashes", "--no-deps", "-r", str(LOCK)], capture_output=True, text=True)
+    if result.returncode != 0:
+        errors = [line for line in result.stderr.splitlines() if "is ignored: it is neither" not in line]
+        raise SystemExit("installing the Airflow lock failed:\n" + "\n".join(errors[-30:]))
     (target / DONE).write_text("ok\n")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from boot.stack import StackPods, stack_file_pods
 
 REPO = Path(__file__).resolve().parent.parent
 STACKS = sorted(p.name.split(".")[1] for p in REPO.glob("Pulumi.*.yaml") if p.name.count(".") == 2)
+if os.environ.get("BOOT_STACKS"):  # python -m boot runs one stack per namespace
+    STACKS = [s for s in STACKS if s in os.environ["BOOT_STACKS"].split(",")]
 DAGS = Path(__file__).resolve().parent / "dags"
 
 
@@ -43,11 +46,10 @@ class Booted:
 def booted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
     pods = stack_file_pods(request.param)
     work = Path(tmp_path_factory.mktemp(f"boot-{request.param}"))
-    work.chmod(0o755)  # PostgreSQL and PgBouncer run as nobody below it
-    for parent in work.parents:
-        if parent == Path("/tmp"):
+    for path in (work, *work.parents):  # PostgreSQL and PgBouncer run as nobody below it
+        if path == Path(tempfile.gettempdir()):
             break
-        parent.chmod(parent.stat().st_mode | 0o011)
+        path.chmod(path.stat().st_mode | 0o055)
     boot = Boot(pods, toolchain(), work)
     try:
         boot.write_hosts()
