@@ -29,16 +29,24 @@ def async_session() -> dict:
     return {"driver": settings.async_engine.url.drivername, "rows": rows}
 
 
-def connection(conn_id: str) -> dict:
-    """Resolve a connection through the configured chain (env, then the secrets backend, then the DB)."""
+def connections(*conn_ids: str) -> dict:
+    """Resolve connections through the configured chain (env, then the secrets backend, then the DB)."""
     from airflow.models.connection import Connection
 
-    conn = Connection.get_connection_from_secrets(conn_id)
-    return {"conn_type": conn.conn_type, "host": conn.host, "login": conn.login, "extra": conn.extra_dejson}
+    resolved = {}
+    for conn_id in conn_ids:
+        conn = Connection.get_connection_from_secrets(conn_id)
+        resolved[conn_id] = {
+            "conn_type": conn.conn_type,
+            "host": conn.host,
+            "login": conn.login,
+            "extra": conn.extra_dejson,
+        }
+    return resolved
 
 
-def run_dag(dag_id: str, timeout: float = 240) -> dict:
-    """Wait for the DAG to be parsed, unpause and trigger it, and wait for the run to finish."""
+def run_dags(*dag_ids: str, timeout: float = 300) -> dict:
+    """Wait for the DAGs to be parsed, unpause and trigger each, and wait for every run to finish."""
     from airflow.api.common.trigger_dag import trigger_dag
     from airflow.models.dag import DagModel
     from airflow.models.dagrun import DagRun
@@ -49,29 +57,35 @@ def run_dag(dag_id: str, timeout: float = 240) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with create_session() as session:
-            if session.get(DagModel, dag_id) is not None:
+            if all(session.get(DagModel, dag_id) is not None for dag_id in dag_ids):
                 break
         time.sleep(1)
     else:
-        return {"error": f"{dag_id} was not parsed within {timeout}s"}
-    DagModel.get_dagmodel(dag_id)
+        return {dag_id: {"error": f"not parsed within {timeout}s"} for dag_id in dag_ids}
     with create_session() as session:
-        session.query(DagModel).filter(DagModel.dag_id == dag_id).update({DagModel.is_paused: False})
-    run = trigger_dag(dag_id, triggered_by=DagRunTriggeredByType.CLI)
-    run_id = run.run_id if run else None
-    state = None
-    while time.monotonic() < deadline:
+        session.query(DagModel).filter(DagModel.dag_id.in_(dag_ids)).update({DagModel.is_paused: False})
+    run_ids = {dag_id: trigger_dag(dag_id, triggered_by=DagRunTriggeredByType.CLI).run_id for dag_id in dag_ids}
+    results: dict = {}
+    while time.monotonic() < deadline and len(results) < len(dag_ids):
         with create_session() as session:
-            dag_run = session.query(DagRun).filter(DagRun.dag_id == dag_id, DagRun.run_id == run_id).one()
-            state = str(dag_run.state)
-            if state in ("success", "failed"):
-                tis = session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
-                return {"run_id": run_id, "state": state, "tasks": {ti.task_id: str(ti.state) for ti in tis}}
+            for dag_id, run_id in run_ids.items():
+                run = session.query(DagRun).filter(DagRun.dag_id == dag_id, DagRun.run_id == run_id).one()
+                if dag_id not in results and str(run.state) in ("success", "failed"):
+                    tis = session.query(TaskInstance).filter(
+                        TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id
+                    )
+                    results[dag_id] = {
+                        "run_id": run_id,
+                        "state": str(run.state),
+                        "tasks": {ti.task_id: str(ti.state) for ti in tis},
+                    }
         time.sleep(1)
-    return {"run_id": run_id, "state": state, "error": "timed out"}
+    for dag_id, run_id in run_ids.items():
+        results.setdefault(dag_id, {"run_id": run_id, "state": "running", "error": f"not finished within {timeout}s"})
+    return results
 
 
-CHECKS = {"async-session": async_session, "connection": connection, "run-dag": run_dag}
+CHECKS = {"async-session": async_session, "connections": connections, "run-dags": run_dags}
 
 if __name__ == "__main__":
     name, *args = sys.argv[1:]

@@ -18,6 +18,18 @@ from boot.servers import PgBouncer, psql
 from tests_boot.conftest import Booted
 
 EXAMPLE_DAG = "example_platform"
+NEEDS_DB_DAG = "boot_needs_db"
+_runs: dict[str, dict] = {}  # type: ignore[type-arg]
+
+
+def _dag_runs(booted: Booted) -> dict:  # type: ignore[type-arg]
+    """Both DAGs triggered together, once per stack (the scheduler runs them side by side)."""
+    if booted.pods.stack not in _runs:
+        booted.boot.wait_healthy()
+        _runs[booted.pods.stack] = check(booted.boot, "scheduler", "run-dags", EXAMPLE_DAG, NEEDS_DB_DAG)
+    return _runs[booted.pods.stack]
+
+
 DB_SETTINGS = re.compile(r"SQL_ALCHEMY_CONN|^AIRFLOW_CONN_AIRFLOW_DB$")
 
 
@@ -86,12 +98,14 @@ def test_async_url_works_through_airflows_own_async_session(booted: Booted):
 
 
 def test_secrets_backend_resolves_a_connection_and_leaves_the_log_connection_to_the_env(booted: Booted):
-    probe = check(booted.boot, "scheduler", "connection", PROBE_CONNECTION)
-    assert (probe["conn_type"], probe["host"], probe["login"]) == ("postgres", "warehouse.example", "reader")
     log_conn_id = booted.boot.log_connection_id()
-    log_conn = check(booted.boot, "scheduler", "connection", log_conn_id)
+    resolved = check(booted.boot, "scheduler", "connections", PROBE_CONNECTION, log_conn_id)
+    probe = resolved[PROBE_CONNECTION]
+    assert (probe["conn_type"], probe["host"], probe["login"]) == ("postgres", "warehouse.example", "reader")
     defined = json.loads(booted.pods.env(booted.pods.container("scheduler"))[f"AIRFLOW_CONN_{log_conn_id.upper()}"])
-    assert log_conn["extra"] == defined["extra"], "the log connection came from Secrets Manager, not from the values"
+    assert resolved[log_conn_id]["extra"] == defined["extra"], (
+        "the log connection came from Secrets Manager, not the values"
+    )
 
 
 def test_components_run_the_rendered_commands_and_report_healthy(booted: Booted):
@@ -103,8 +117,8 @@ def test_components_run_the_rendered_commands_and_report_healthy(booted: Booted)
 
 
 def test_a_task_runs_in_the_pod_the_template_gives_and_logs_to_s3(booted: Booted):
-    result = check(booted.boot, "scheduler", "run-dag", EXAMPLE_DAG)
-    pod_logs = sorted((booted.boot.work / "pods").glob("*.log"))
+    result = _dag_runs(booted)[EXAMPLE_DAG]
+    pod_logs = sorted((booted.boot.work / "pods").glob("example-platform*.log"))
     assert result["state"] == "success", f"{result}\n" + "\n".join(p.read_text()[-3000:] for p in pod_logs)
     first = json.loads(pod_logs[0].read_text().splitlines()[0])
     template_env = {item["name"] for item in booted.pods.task_container()["env"]}
@@ -184,10 +198,10 @@ def test_sso_login_behind_the_alb_redirects_to_the_idp_with_the_https_callback(b
 
 
 def test_a_task_that_needs_the_metadata_db_fails_on_airflow_3(booted: Booted):
-    result = check(booted.boot, "scheduler", "run-dag", "boot_needs_db")
+    result = _dag_runs(booted)[NEEDS_DB_DAG]
     assert result["state"] == "failed", result
     message = "Direct database access via the ORM is not allowed"
-    wait_for(lambda: message in _s3_logs(booted, "boot_needs_db"), 60, f"'{message}' in the task's S3 log")
+    wait_for(lambda: message in _s3_logs(booted, NEEDS_DB_DAG), 60, f"'{message}' in the task's S3 log")
 
 
 def _log_prefix(booted: Booted) -> str:
