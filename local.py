@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,6 +35,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--stack", required=True, choices=stacks)
     parser.add_argument("--dags", type=Path, default=REPO / "dags", help="folder of DAG files (default: ./dags)")
     parser.add_argument("--port", type=int, default=8080, help="local port of the UI (default: 8080)")
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)  # scratch folder, made outside
     parser.add_argument("--inside", type=int, help=argparse.SUPPRESS)  # the listening socket's fd, in the namespace
     return parser.parse_args(argv)
 
@@ -47,10 +49,12 @@ def outside(args: argparse.Namespace) -> int:
         print("local.py needs root for its private network namespace (unshare --net --mount)", file=sys.stderr)
         return 2
     listener = socket.create_server(("127.0.0.1", args.port))
-    hosts = Path(tempfile.mkdtemp(prefix="local-airflow-hosts-")) / "hosts"
+    scratch = Path(tempfile.mkdtemp(prefix="local-airflow-"))
+    scratch.chmod(0o755)  # PostgreSQL and PgBouncer run as nobody below it
+    hosts = scratch / "hosts"
     hosts.write_text("127.0.0.1 localhost\n")
     inner = [sys.executable, str(Path(__file__).resolve()), "--stack", args.stack, "--dags", str(args.dags.resolve())]
-    inner += ["--port", str(args.port), "--inside", str(listener.fileno())]
+    inner += ["--port", str(args.port), "--work", str(scratch / "work"), "--inside", str(listener.fileno())]
     prelude = (
         "set -e; ip link set lo up; mount -t tmpfs -o mode=0755 local-opt /opt; "
         f"mount --bind {shlex.quote(str(hosts))} /etc/hosts; exec {shlex.join(inner)}"
@@ -61,9 +65,14 @@ def outside(args: argparse.Namespace) -> int:
     )
     listener.close()
     try:
-        return child.wait()
+        code = child.wait()
     except KeyboardInterrupt:  # the namespace's processes got the same Ctrl-C: wait for them to stop
-        return child.wait()
+        code = child.wait()
+    if code == 0:
+        shutil.rmtree(scratch, ignore_errors=True)
+    else:
+        print(f"logs kept in {scratch / 'work' / 'logs'}", file=sys.stderr)
+    return code
 
 
 def forward(listener: socket.socket, port: int) -> None:
@@ -99,8 +108,7 @@ def inside(args: argparse.Namespace) -> int:
 
     listener = socket.socket(fileno=args.inside)
     pods = stack_file_pods(args.stack)
-    work = Path(tempfile.mkdtemp(prefix=f"local-airflow-{args.stack}-"))
-    work.chmod(0o755)
+    work = args.work
     boot = Boot(pods, toolchain(), work)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -30,7 +30,7 @@ def stacks() -> list[str]:
 
 
 def in_namespace(name: str, argv: list[str], extra_env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    hosts = Path(tempfile.mkdtemp(prefix=f"boot-hosts-{name}-")) / "hosts"
+    hosts = BASETEMP / f"{name}.hosts"
     hosts.write_text("127.0.0.1 localhost\n")
     prelude = (
         "set -e; ip link set lo up; mount -t tmpfs -o mode=0755 boot-opt /opt; "
@@ -75,9 +75,10 @@ def main() -> int:
         # pytest's 5 (nothing collected, e.g. a -k that selects nothing in this group) is not a failure.
         worst = max(worst, 0 if code == 5 else code)
     elapsed = time.monotonic() - started
-    print(f"boot test ({elapsed:.0f} s, logs in {BASETEMP}):")
-    extra = "".join(f", {totals[k]} {k}" for k in ("skipped", "xfailed", "xpassed") if totals.get(k))
-    print(f"boot: {totals.get('passed', 0)} passed, {totals.get('failed', 0)} failed{extra}")
+    expected = "".join(f", {totals[k]} {k}" for k in ("xfailed", "xpassed") if totals.get(k))
+    print(f"boot test: {elapsed:.0f} s, logs in {BASETEMP}{expected}")
+    skipped = f", {totals['skipped']} skipped" if totals.get("skipped") else ""
+    print(f"boot: {totals.get('passed', 0)} passed, {totals.get('failed', 0)} failed{skipped}")
     return worst
 
 
