@@ -81,10 +81,17 @@ def test_config_lint_finds_nothing_wrong_with_our_keys(booted: Booted):
     env = {**booted.boot.component_env("scheduler"), "COLUMNS": "1000"}  # rich wraps at 80 columns otherwise
     lint = booted.boot.run([str(booted.boot.tools.airflow), "config", "lint"], env)
     assert lint.returncode == 0, (lint.stdout + lint.stderr)[-2000:]
-    issues = [line for line in lint.stdout.splitlines() if line.strip().startswith("- ")]
-    ours = [(section, key) for section, keys in booted.pods.values_config.items() for key in keys]
-    flagged = [line for line in issues if any(f"`{key}`" in line and f"`{section}`" in line for section, key in ours)]
+    issues = [line.strip()[2:] for line in lint.stdout.splitlines() if line.strip().startswith("- ")]
+    ours = {(section, key) for section, keys in booted.pods.values_config.items() for key in keys}
+    flagged = [issue for issue in issues if _linted_key(issue) in ours]
     assert not flagged, "airflow config lint flags keys our values set:\n" + "\n".join(flagged)
+
+
+def _linted_key(issue: str) -> tuple[str, str]:
+    """(section, option) an issue is about: lint writes `option` then `section` (after the value when invalid)."""
+    quoted = re.findall(r"`([^`]*)`", issue)
+    option, section = quoted[1:3] if issue.startswith("Invalid value") else quoted[:2]
+    return section, option
 
 
 def test_db_check_passes_with_the_component_env(booted: Booted):
