@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,10 +288,6 @@ class Boot:
 
     def stop(self) -> None:
         self.processes.stop_all()
-
-
-def wait_seconds(seconds: float) -> None:
-    time.sleep(seconds)
 
 
 CHECKS = Path(__file__).resolve().parent / "checks.py"

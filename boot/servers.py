@@ -173,6 +173,7 @@ class PgBouncer:
         ini = files[ini_path]
         for original, copy in local.items():
             ini = ini.replace(original, str(copy))
+        # A file path too: the default /tmp is shared by the namespaces of stacks booting side by side.
         ini += f"unix_socket_dir = {self.base}\n"
         local[ini_path].write_text(ini)
         for path in local.values():
