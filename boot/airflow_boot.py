@@ -1,4 +1,4 @@
-"""Boot one stack's Airflow as its rendered pods run, inside the private network namespace (see boot/netns.py).
+"""Boot one stack's Airflow as its rendered pods run, inside a private network namespace (boot/__main__.py, local.py).
 
 Names the stack deploys (its Services, the RDS endpoint) resolve to 127.0.0.1 through the namespace's own
 /etc/hosts; /opt is a private tmpfs, so the rendered mounts (/opt/airflow/airflow.cfg, the pod template,
@@ -126,12 +126,14 @@ class Boot:
         """What the image and IRSA add to every container: PATH to Airflow, moto's credentials and endpoint."""
         home = self.work / "home"
         home.mkdir(exist_ok=True)
-        region = self.pods.cfg()["secrets"].get("backend_kwargs", "{}")
+        region = self.backend_kwargs()["region_name"]
         return {
             "PATH": f"{self.tools.airflow_venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
             "HOME": str(home),
             "LANG": "C.UTF-8",
-            "AWS_DEFAULT_REGION": json.loads(region).get("region_name", "eu-west-1") if region else "eu-west-1",
+            # With IRSA, EKS's pod identity webhook injects the region beside the web-identity token.
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
             **AWS_STANDIN,
         }
 
@@ -145,17 +147,6 @@ class Boot:
         return env
 
     # -- SSO -------------------------------------------------------------------------------------
-    def webserver_config(self) -> str:
-        mount = next(
-            (
-                m
-                for m in self.pods.container("api-server").get("volumeMounts", [])
-                if m["mountPath"].endswith("webserver_config.py")
-            ),
-            None,
-        )
-        return Path(mount["mountPath"]).read_text() if mount else ""
-
     def oidc_metadata_url(self) -> str | None:
         config_map = self.pods.config_maps.get(f"{self.pods.release}-api-server-config", {})
         found = re.search(r'"server_metadata_url": "([^"]+)"', config_map.get("webserver_config.py", ""))
@@ -200,9 +191,6 @@ class Boot:
 
     def airflow(self, component: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return self.run([str(self.tools.airflow), *args], self.component_env(component), timeout)
-
-    def python(self, component: str, code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return self.run([str(self.tools.python), "-c", code], self.component_env(component), timeout)
 
     # -- the stages -----------------------------------------------------------------------------
     def start_database(self) -> None:
