@@ -229,7 +229,6 @@ def _airflow_config(settings: Settings, wiring: ReleaseWiring) -> dict[str, dict
         "kubernetes": {"namespace": settings.shape.task_namespace},
         # The chart's default statsd host is the Service's short name, unknown in the task namespace.
         "metrics": {"statsd_host": settings.shape.statsd_host},
-        "scheduler": {"statsd_host": settings.shape.statsd_host},  # the chart also sets this legacy key
         "kubernetes_executor": {
             "namespace": settings.shape.task_namespace,
             "delete_worker_pods": "True",
