@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -156,7 +157,8 @@ def create_login(boot) -> str:  # type: ignore[no-untyped-def]
     checked(boot.run_job("create-user"), "the create-user Job")
     command = " ".join(job["spec"]["template"]["spec"]["containers"][0]["args"])
     user = command.split("--username ", 1)[1].split()[0]
-    password_file = command.split("$(cat ", 1)[1].split(")", 1)[0]
+    # The job reads the password from its mounted Secret file: `$(<file)` (or `$(cat file)`), never argv.
+    password_file = shlex.split(re.search(r"\$\((?:<|cat )\s*([^)]+)\)", command).group(1))[0]
     return f"login: {user} / {Path(password_file).read_text().strip()}"
 
 

@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from boot.processes import wait_for
+from boot.processes import Started, wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 PORT = 18080  # the default 8080 is the boot test's API server in this namespace
@@ -41,7 +41,10 @@ def test_local_airflow_serves_the_ui_runs_the_example_dag_and_stops_on_ctrl_c(tm
         )
     try:
         ready = wait_for(
-            lambda: re.search(r"local Airflow is up.*login: (\S+) / (\S+)", log.read_text()), 420, "local.py ready"
+            lambda: re.search(r"local Airflow is up.*login: (\S+) / (\S+)", log.read_text()),
+            420,
+            "local.py ready",
+            died=Started("local.py", local, log),  # fail at once, with its log, if it exits instead
         )
         user, password = ready.group(1), ready.group(2)
         assert "LocalExecutor stands in for task pods" in log.read_text()
