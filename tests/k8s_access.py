@@ -74,56 +74,47 @@ def _port_matches(entry: Mapping[str, Any], target: Pod, port: int, protocol: st
     return number is not None and number <= port <= end
 
 
-def ingress_allowed(
-    policies: Iterable[Mapping[str, Any]], target: Pod, source: Pod, port: int, protocol: str = "TCP"
+def _policy_types(spec: Mapping[str, Any]) -> list[str]:
+    """`policyTypes` as the API server defaults it: Ingress, plus Egress when the spec has egress rules."""
+    return spec.get("policyTypes") or ["Ingress", *(["Egress"] if "egress" in spec else [])]
+
+
+def _allowed(
+    policies: Iterable[Mapping[str, Any]], direction: str, isolated: Pod, peer: Pod, port: int, protocol: str
 ) -> bool:
-    """Whether `source` may open `port` on `target`, given every NetworkPolicy of the cluster."""
+    """Whether the policies selecting `isolated` for `direction` (Ingress/Egress) admit `peer` on `port`."""
+    rules_key, peers_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+    target = isolated if direction == "Ingress" else peer  # the pod whose named ports the rules may use
     selecting = [
         p
         for p in policies
-        if p["metadata"].get("namespace", target.namespace) == target.namespace
-        and selects(p["spec"].get("podSelector"), target.labels)
-        and "Ingress" in p["spec"].get("policyTypes", ["Ingress"])
+        if p["metadata"].get("namespace", isolated.namespace) == isolated.namespace
+        and selects(p["spec"].get("podSelector"), isolated.labels)
+        and direction in _policy_types(p["spec"])
     ]
     if not selecting:
-        return True  # no policy isolates the pod: everything may connect
+        return True  # no policy isolates the pod in this direction: everything may connect
     for policy in selecting:
-        namespace = policy["metadata"].get("namespace", target.namespace)
-        for rule in policy["spec"].get("ingress") or []:
-            peers = rule.get("from")
+        namespace = policy["metadata"].get("namespace", isolated.namespace)
+        for rule in policy["spec"].get(rules_key) or []:
+            peers = rule.get(peers_key)
             ports = rule.get("ports")
-            peer_ok = not peers or any(_peer_matches(peer, namespace, source) for peer in peers)
+            peer_ok = not peers or any(_peer_matches(entry, namespace, peer) for entry in peers)
             port_ok = not ports or any(_port_matches(entry, target, port, protocol) for entry in ports)
             if peer_ok and port_ok:
                 return True
     return False
 
 
-def _policy_types(spec: Mapping[str, Any]) -> list[str]:
-    """`policyTypes` as the API server defaults it: Ingress, plus Egress when the spec has egress rules."""
-    return spec.get("policyTypes") or ["Ingress", *(["Egress"] if "egress" in spec else [])]
+def ingress_allowed(
+    policies: Iterable[Mapping[str, Any]], target: Pod, source: Pod, port: int, protocol: str = "TCP"
+) -> bool:
+    """Whether `source` may open `port` on `target`, given every NetworkPolicy of the cluster."""
+    return _allowed(policies, "Ingress", target, source, port, protocol)
 
 
 def egress_allowed(
     policies: Iterable[Mapping[str, Any]], source: Pod, destination: Pod, port: int, protocol: str = "TCP"
 ) -> bool:
     """Whether `source` may open `port` on `destination` as far as the source's egress policies go."""
-    selecting = [
-        p
-        for p in policies
-        if p["metadata"].get("namespace", source.namespace) == source.namespace
-        and selects(p["spec"].get("podSelector"), source.labels)
-        and "Egress" in _policy_types(p["spec"])
-    ]
-    if not selecting:
-        return True  # no policy isolates the pod's egress
-    for policy in selecting:
-        namespace = policy["metadata"].get("namespace", source.namespace)
-        for rule in policy["spec"].get("egress") or []:
-            peers = rule.get("to")
-            ports = rule.get("ports")
-            peer_ok = not peers or any(_peer_matches(peer, namespace, destination) for peer in peers)
-            port_ok = not ports or any(_port_matches(entry, destination, port, protocol) for entry in ports)
-            if peer_ok and port_ok:
-                return True
-    return False
+    return _allowed(policies, "Egress", source, destination, port, protocol)
