@@ -8,6 +8,7 @@ group's output is printed when it ends, then one closing line with the totals.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shlex
@@ -48,12 +49,19 @@ def in_namespace(name: str, argv: list[str], extra_env: dict[str, str], log: Pat
 
 
 def main() -> int:
-    ensure()
     if os.geteuid() != 0:
         print("the boot test needs root for its network namespaces (unshare --net --mount)", file=sys.stderr)
         return 2
+    ensure()
     BASETEMP.mkdir(exist_ok=True)
     BASETEMP.chmod(0o755)  # PostgreSQL and PgBouncer run as nobody below it
+    # One run at a time: runs share the group folders, logs and ports' namespaces' names.
+    lock = (BASETEMP / ".lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"another boot test is running (lock {BASETEMP / '.lock'}); wait for it", file=sys.stderr)
+        return 2
     pytest = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rfE"]
     groups = {stack: ([str(REPO / "tests_boot" / "test_boot.py")], {"BOOT_STACKS": stack}) for stack in stacks()}
     groups["local"] = ([str(REPO / "tests_boot" / "test_local.py")], {})
@@ -69,17 +77,22 @@ def main() -> int:
         output = log.read_text(errors="replace")
         print(f"===== boot: {name} (exit {code}) =====\n{output.rstrip()}\n", flush=True)
         closing = output.strip().splitlines()[-1] if output.strip() else ""
-        for count, word in COUNTS.findall(closing):
-            key = "failed" if word.startswith("error") else word
-            totals[key] = totals.get(key, 0) + int(count)
-        # pytest's 5 (nothing collected, e.g. a -k that selects nothing in this group) is not a failure.
-        worst = max(worst, 0 if code == 5 else code)
+        counted = {
+            ("failed" if word.startswith("error") else word): int(count) for count, word in COUNTS.findall(closing)
+        }
+        # pytest's 5 (nothing collected, e.g. a -k that selects nothing in this group) is not a failure; any other
+        # code is, a negative one (the group killed by a signal) included, counted once if it named no failure.
+        if code not in (0, 5):
+            worst = 1
+            counted["failed"] = counted.get("failed") or 1
+        for key, count in counted.items():
+            totals[key] = totals.get(key, 0) + count
     elapsed = time.monotonic() - started
     expected = "".join(f", {totals[k]} {k}" for k in ("xfailed", "xpassed") if totals.get(k))
     print(f"boot test: {elapsed:.0f} s, logs in {BASETEMP}{expected}")
     skipped = f", {totals['skipped']} skipped" if totals.get("skipped") else ""
     print(f"boot: {totals.get('passed', 0)} passed, {totals.get('failed', 0)} failed{skipped}")
-    return worst
+    return 1 if worst or totals.get("failed") else 0
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ POSTGRES_TGZ_SHA256 = "8d14394e1092b8bc659943966a5d1cd19b1bcc34ab02e135ed7c51fe6
 
 # From trixie's signed InRelease -> main/source/Sources.xz (pgbouncer 1.24.1-1+deb13u2), Checksums-Sha256.
 PGBOUNCER_VERSION = "1.24.1"
-PGBOUNCER_URL = f"http://deb.debian.org/debian/pool/main/p/pgbouncer/pgbouncer_{PGBOUNCER_VERSION}.orig.tar.gz"
+PGBOUNCER_POOL_PATH = f"pool/main/p/pgbouncer/pgbouncer_{PGBOUNCER_VERSION}.orig.tar.gz"
+APT_SOURCES = Path("/etc/apt/sources.list.d")
 PGBOUNCER_SHA256 = "da72a3aba13072876d055a3e58dd4aba4a5de4ed6148e73033185245598fd3e0"
 PGBOUNCER_BUILD_DEPS = ("libevent-dev", "libc-ares-dev", "libssl-dev", "pkg-config", "make", "gcc")
 
@@ -85,7 +86,7 @@ def toolchain(root: Path | None = None) -> Toolchain:
     return Toolchain(
         airflow_venv=root / f"airflow-venv-{_key(LOCK.read_bytes(), sys.version)}",
         postgres=root / f"postgres-{_key(POSTGRES_NPM, POSTGRES_TGZ_SHA256)}",
-        pgbouncer=root / f"pgbouncer-{_key(PGBOUNCER_URL, PGBOUNCER_SHA256)}",
+        pgbouncer=root / f"pgbouncer-{_key(PGBOUNCER_POOL_PATH, PGBOUNCER_SHA256)}",
     )
 
 
@@ -173,8 +174,9 @@ def install_pgbouncer(target: Path) -> None:
     _apt_install(PGBOUNCER_BUILD_DEPS)
     staging = _fresh(target)
     with tempfile.TemporaryDirectory() as build:
-        tgz = Path(build) / Path(PGBOUNCER_URL).name
-        with urllib.request.urlopen(PGBOUNCER_URL, timeout=120) as response, tgz.open("wb") as out:
+        tgz = Path(build) / Path(PGBOUNCER_POOL_PATH).name
+        url = f"{debian_mirror()}/{PGBOUNCER_POOL_PATH}"
+        with urllib.request.urlopen(url, timeout=120) as response, tgz.open("wb") as out:
             shutil.copyfileobj(response, out)
         _check(tgz, PGBOUNCER_SHA256)
         with tarfile.open(tgz) as archive:
@@ -218,3 +220,15 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def debian_mirror(sources: Path = APT_SOURCES) -> str:
+    """The Debian archive apt is configured with (its main `URIs:` entry; the source tarball's hash is pinned)."""
+    for path in sorted(sources.glob("*.sources")) + sorted(sources.glob("*.list")):
+        for line in path.read_text().splitlines():
+            words = line.split()
+            uris = words[1:] if line.startswith("URIs:") else words[1:2] if words[:1] == ["deb"] else []
+            for uri in uris:
+                if uri.rstrip("/").endswith("/debian"):
+                    return uri.rstrip("/")
+    raise SystemExit(f"no Debian archive in {sources}: the PgBouncer source tarball comes from there")

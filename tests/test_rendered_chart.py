@@ -257,11 +257,18 @@ def test_network_policies_are_on_and_admit_what_airflow_needs(variant: str) -> N
     cfg = airflow_cfg(chart)
     api = pods.get("api-server") or pods["webserver"]
     api_port = inventory.outputs["apiServicePort"]
-    # The scheduler and the UI reach the metadata database through PgBouncer.
+    # Every component that uses the metadata database reaches it through PgBouncer.
     if "pgbouncer" in pods:
-        for component in ("scheduler", "triggerer", "dag-processor", "run-airflow-migration"):
-            if component in pods:
-                assert ingress_allowed(policies, pods["pgbouncer"], pods[component], 6543), component
+        ui = "api-server" if "api-server" in pods else "webserver"
+        users = [
+            "scheduler",
+            "triggerer",
+            "run-airflow-migrations",
+            ui,
+            *(["dag-processor"] if ui == "api-server" else []),
+        ]
+        for component in users:
+            assert ingress_allowed(policies, pods["pgbouncer"], pods[component], 6543), component
     # Task pods report to the Execution API (Airflow 3), at the URL the chart sets.
     if cfg.has_option("core", "execution_api_server_url"):
         url = urlparse(cfg["core"]["execution_api_server_url"])
@@ -306,7 +313,8 @@ def test_the_api_server_is_isolated_and_admits_the_load_balancer_on_its_port_onl
         assert not ingress_allowed(policies, api, lb_node, api_port + 1)
     stranger = Pod("other-team", {"app": "x"}, {"kubernetes.io/metadata.name": "other-team"}, ip="192.0.2.10")
     assert not ingress_allowed(policies, api, stranger, api_port)
-    assert not ingress_allowed(policies, api, stranger, api_port)
+    neighbour = Pod(api.namespace, {"app": "not-airflow"}, api.namespace_labels)  # same namespace, not Airflow's
+    assert not ingress_allowed(policies, api, neighbour, api_port)
 
 
 # --- the KubernetesExecutor pod template and airflow.cfg --------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import http.client
 import json
 import os
@@ -15,6 +16,7 @@ import pytest
 from boot.airflow_boot import API_PORT, PROBE_CONNECTION, check
 from boot.processes import wait_for
 from boot.servers import PgBouncer, psql
+from tests.support import stack_settings
 from tests_boot.conftest import Booted
 
 EXAMPLE_DAG = "example_platform"
@@ -66,13 +68,17 @@ def test_migrations_ran_as_the_application_role_where_the_values_point(booted: B
     assert owners.stdout.split() == [_app_user(booted)]
 
 
-def test_config_list_shows_every_key_our_values_set(booted: Booted):
+def test_config_list_shows_every_key_our_values_set_with_its_value(booted: Booted):
+    """What Airflow itself reads, section by section, is what the values say (not a default of the same name)."""
     listed = booted.boot.airflow("scheduler", "config", "list", "--color", "off")
     assert listed.returncode == 0, listed.stderr[-2000:]
+    seen = configparser.ConfigParser(interpolation=None, strict=False)
+    seen.read_string(listed.stdout[listed.stdout.index("[") :])
     for section, keys in booted.pods.values_config.items():
-        for key in keys:
-            assert re.search(rf"^{re.escape(key)} = ", listed.stdout, re.M), (
-                f"[{section}] {key} missing from `airflow config list`"
+        for key, value in keys.items():
+            assert seen.has_option(section, key), f"[{section}] {key} missing from `airflow config list`"
+            assert seen.get(section, key) == str(value), (
+                f"[{section}] {key}: Airflow reads {seen.get(section, key)!r}, the values say {value!r}"
             )
 
 
@@ -139,6 +145,8 @@ def test_a_task_runs_in_the_pod_the_template_gives_and_logs_to_s3(booted: Booted
         lambda: _s3_logs(booted, EXAMPLE_DAG), 60, f"the {EXAMPLE_DAG} task log in S3 ({_log_prefix(booted)})"
     )
     assert "hello from the platform example" in body
+    # The task printed what it found of the metadata DB in its own env: on Airflow 3, nothing.
+    assert "database settings in this task's env: none" in body, "the task pod's env holds DB settings"
 
 
 def test_task_pods_hold_no_database_credentials(booted: Booted):
@@ -150,8 +158,9 @@ def test_task_pods_hold_no_database_credentials(booted: Booted):
 
 def _sso(booted: Booted) -> tuple[str, str]:
     """(the host users reach, the provider name) of an SSO stack; skip others."""
-    if booted.boot.oidc_metadata_url() is None:
+    if stack_settings(booted.pods.stack).airflow.auth.type != "oidc":
         pytest.skip(f"{booted.pods.stack} logs in with passwords")
+    assert booted.boot.oidc_metadata_url(), "an SSO stack's webserver_config.py names the IdP's metadata URL"
     return urlsplit(booted.pods.cfg()["api"]["base_url"]).netloc, booted.boot.oidc_provider()
 
 
