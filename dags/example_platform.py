@@ -12,7 +12,13 @@ from airflow.sdk import dag, task
 def example_platform():
     @task
     def hello() -> str:
-        database_env = sorted(k for k in os.environ if "SQL_ALCHEMY" in k or k == "AIRFLOW_CONN_AIRFLOW_DB")
+        # Airflow's task supervisor sets the DB URLs to `airflow-db-not-allowed:///` itself; anything else came
+        # from the pod and would let DAG code reach the metadata DB.
+        database_env = sorted(
+            k
+            for k, v in os.environ.items()
+            if ("SQL_ALCHEMY" in k or k == "AIRFLOW_CONN_AIRFLOW_DB") and not v.startswith("airflow-db-not-allowed:")
+        )
         print(f"hello from the platform example; database settings in this task's env: {database_env or 'none'}")
         return "done"
 

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from airflow_chart.render import plain_numbers
 from boot.airflow_boot import API_PORT, PROBE_CONNECTION, check
 from boot.processes import wait_for
 from boot.servers import PgBouncer, psql
@@ -77,7 +78,7 @@ def test_config_list_shows_every_key_our_values_set_with_its_value(booted: Boote
     for section, keys in booted.pods.values_config.items():
         for key, value in keys.items():
             assert seen.has_option(section, key), f"[{section}] {key} missing from `airflow config list`"
-            assert seen.get(section, key) == str(value), (
+            assert seen.get(section, key) == str(plain_numbers(value)), (
                 f"[{section}] {key}: Airflow reads {seen.get(section, key)!r}, the values say {value!r}"
             )
 
