@@ -12,6 +12,7 @@ from config import ConfigError
 from offline import REPO, Inventory, offline_engine, read_stack_config, run_program, run_stack
 from offline.engine import unwrap
 from tests.support import override, stack_inventory
+from tests.variants import uat_with_own_lb_subnets_and_longer_backups
 
 UAT_KMS_KEY = "arn:aws:kms:eu-west-1:111122223333:key/5c7d3f1e-2b4a-4c6d-8e9f-0a1b2c3d4e5f"
 
@@ -287,7 +288,7 @@ def test_every_problem_is_reported_in_one_run() -> None:
 
 
 def test_unbroken_override_still_runs() -> None:
-    inventory = run_stack("uat", override("uat", "database.backupRetentionDays", 35))
+    inventory = uat_with_own_lb_subnets_and_longer_backups()  # an override of database.backupRetentionDays
     instance = inventory.one("aws:rds/instance:Instance")
     assert instance.inputs["backupRetentionPeriod"] == 35
 

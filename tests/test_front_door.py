@@ -14,7 +14,7 @@ from components.load_balancer import READINESS_GATE_LABEL, WebLoadBalancer, WebL
 from config import ConfigError
 from config.front_door_rules import API_TERMINATION_GRACE_SECONDS
 from config.naming import aws_names
-from offline import Inventory, run_stack
+from offline import Inventory
 from offline.cloud import ACCOUNT_ID, OfflineCloud
 from offline.engine import unwrap
 from tests.support import PROJECT_PREFIX as P
@@ -30,7 +30,7 @@ from tests.support import (
     stack_settings,
 )
 from tests.values_support import AIRFLOW_2, airflow_override
-from tests.variants import airflow_2_stack
+from tests.variants import UAT_OWN_LB_SUBNETS, airflow_2_stack, uat_with_own_lb_subnets_and_longer_backups
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
@@ -233,8 +233,8 @@ def test_on_airflow_2_the_load_balancer_fronts_the_webserver(stack: str, lb_type
 
 
 def test_load_balancer_subnets_of_its_own_are_all_the_api_server_admits_besides_airflow() -> None:
-    own = ["subnet-0f1e2d3c4b5a69871", "subnet-0f1e2d3c4b5a69872"]
-    inventory = run_stack("uat", override("uat", "frontDoor.subnetIds", own))
+    own = UAT_OWN_LB_SUBNETS
+    inventory = uat_with_own_lb_subnets_and_longer_backups()
     assert inventory.one(LB).inputs["subnets"] == own
     cloud = OfflineCloud(REGION)
     peers = airflow_values(inventory)["apiServer"]["networkPolicy"]["ingress"]["from"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from offline import Inventory, run_stack
 from tests.support import PROJECT_PREFIX as P
+from tests.support import override
 from tests.values_support import AIRFLOW_2, GIT_SSH, airflow_override
 
 BREAK_GLASS = {"type": "password", "breakGlassAdmin": {"email": "airflow-admins@example.com"}}
@@ -56,4 +57,19 @@ def prod_renamed_and_scraped() -> Inventory:
         airflow_override(
             "prod", releaseName="orchestrator", metrics={"serviceMonitor": True, "prometheusNamespace": "monitoring"}
         ),
+    )
+
+
+UAT_OWN_LB_SUBNETS = ["subnet-0f1e2d3c4b5a69871", "subnet-0f1e2d3c4b5a69872"]
+
+
+@cache
+def uat_with_own_lb_subnets_and_longer_backups() -> Inventory:
+    """uat with load-balancer subnets of its own and 35 days of DB backups (two independent overrides, one run)."""
+    return run_stack(
+        "uat",
+        {
+            **override("uat", "frontDoor.subnetIds", UAT_OWN_LB_SUBNETS),
+            **override("uat", "database.backupRetentionDays", 35),
+        },
     )
