@@ -15,7 +15,6 @@ from pipeline.stacks import stack_environment, stack_names
 # Every Pulumi.<stack>.yaml of the repository: adding a stack file adds it to every per-stack test.
 STACKS = tuple(stack_names(REPO))
 # The environments (profiles); a stack's environment is its config's or its name.
-ENVIRONMENTS = ("dev", "uat", "prod")
 REGION = "eu-west-1"
 VPC = "vpc-0a1b2c3d4e5f60789"
 SUBNETS = ["subnet-0a1b2c3d4e5f60781", "subnet-0a1b2c3d4e5f60782"]
