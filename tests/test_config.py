@@ -12,10 +12,10 @@ from pydantic import BaseModel
 from airflow_chart.shape import Workload
 from config import ConfigError, Settings, build_settings
 from config.naming import aws_names, bucket_name
+from config.profiles import ENVIRONMENTS
 from offline import REPO
 from tests.support import (
     AIRFLOW_ACCESS,
-    ENVIRONMENTS,
     REGION,
     STACKS,
     environment_of,
